@@ -1,0 +1,1 @@
+"""Core: image analysis and tag vocabulary. Knows nothing of Azure or HTTP."""
