@@ -1,0 +1,65 @@
+"""Adapters: every use of the Azure Storage SDKs lives in this package.
+
+Services get a :class:`Storage` and see only its methods and the errors in
+:mod:`.errors` (NotFound, Conflict, StorageUnavailable), never SDK types.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from ..settings import Settings
+from .blobs import BlobStore
+from .errors import Conflict, NotFound, StorageError, StorageUnavailable
+from .queues import TagQueue, decode_request, encode_request
+from .tables import BatchTable, ImageTable, TagIndexTable
+
+
+@dataclass
+class Storage:
+    """The app's storage: blobs, the tag queue and three tables."""
+
+    blobs: BlobStore
+    queue: TagQueue
+    images: ImageTable
+    batches: BatchTable
+    index: TagIndexTable
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Storage":
+        return cls(
+            blobs=BlobStore(settings),
+            queue=TagQueue(settings),
+            images=ImageTable(settings),
+            batches=BatchTable(settings),
+            index=TagIndexTable(settings),
+        )
+
+    def ping(self) -> dict[str, bool]:
+        """Which services answer: {"blob": bool, "queue": bool, "table": bool}."""
+        result = {}
+        for name, probe in (("blob", self.blobs.ping), ("queue", self.queue.ping), ("table", self.images.ping)):
+            try:
+                probe()
+                result[name] = True
+            except Exception:  # noqa: BLE001 - any failure means "does not answer"
+                result[name] = False
+        return result
+
+
+@lru_cache(maxsize=4)
+def get_storage(settings: Settings) -> Storage:
+    """The process-wide Storage for ``settings``."""
+    return Storage.from_settings(settings)
+
+
+__all__ = [
+    "Conflict",
+    "NotFound",
+    "Storage",
+    "StorageError",
+    "StorageUnavailable",
+    "decode_request",
+    "encode_request",
+    "get_storage",
+]

@@ -1,0 +1,120 @@
+"""Blob Storage: originals and thumbnails, and read-only SAS URLs for them."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from urllib.parse import quote
+
+from azure.core.exceptions import ResourceNotFoundError
+from azure.storage.blob import BlobSasPermissions, ContentSettings, generate_blob_sas
+
+from ..settings import Settings
+from ._ensure import ensure_once
+from .clients import get_clients
+from .errors import NotFound, storage_call
+
+
+def original_name(user_key: str, image_id: str) -> str:
+    """Blob name of an original in the images container."""
+    return f"{user_key}/{image_id}"
+
+
+def thumbnail_name(user_key: str, image_id: str) -> str:
+    """Blob name of a thumbnail in the thumbnails container."""
+    return f"{user_key}/{image_id}.jpg"
+
+
+class BlobStore:
+    """Originals live in ``images_container``, thumbnails in ``thumbnails_container``;
+    both containers are private and read through short-lived SAS URLs."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._service = get_clients(settings).blob
+
+    def _container(self, name: str):  # type: ignore[no-untyped-def]
+        client = self._service.get_container_client(name)
+        ensure_once(f"blob:{name}", client.create_container)
+        return client
+
+    @storage_call
+    def put_original(
+        self, user_key: str, image_id: str, data: bytes, content_type: str, metadata: dict[str, str]
+    ) -> None:
+        """Write (or overwrite, idempotently) an original. Metadata values must be
+        ASCII; callers percent-encode free text."""
+        self._container(self._settings.images_container).upload_blob(
+            original_name(user_key, image_id),
+            data,
+            overwrite=True,
+            content_settings=ContentSettings(content_type=content_type),
+            metadata=metadata,
+        )
+
+    @storage_call
+    def get_original(self, user_key: str, image_id: str) -> tuple[bytes, dict[str, str]]:
+        """(bytes, metadata) of an original; metadata includes ``content_type``. Raises NotFound."""
+        downloader = self._container(self._settings.images_container).download_blob(
+            original_name(user_key, image_id), max_concurrency=1
+        )
+        data = downloader.readall()
+        metadata = dict(downloader.properties.metadata or {})
+        metadata["content_type"] = downloader.properties.content_settings.content_type or ""
+        return data, metadata
+
+    @storage_call
+    def put_thumbnail(self, user_key: str, image_id: str, jpeg: bytes) -> None:
+        self._container(self._settings.thumbnails_container).upload_blob(
+            thumbnail_name(user_key, image_id),
+            jpeg,
+            overwrite=True,
+            content_settings=ContentSettings(content_type="image/jpeg", cache_control="private, max-age=3600"),
+        )
+
+    @storage_call
+    def delete_image_blobs(self, user_key: str, image_id: str) -> None:
+        """Delete original and thumbnail; a blob already gone is not an error."""
+        for container, name in (
+            (self._settings.images_container, original_name(user_key, image_id)),
+            (self._settings.thumbnails_container, thumbnail_name(user_key, image_id)),
+        ):
+            try:
+                self._container(container).delete_blob(name, delete_snapshots="include")
+            except ResourceNotFoundError:
+                pass
+
+    def original_url(self, user_key: str, image_id: str, filename: str | None = None) -> str:
+        return self._sas_url(self._settings.images_container, original_name(user_key, image_id), filename)
+
+    def thumbnail_url(self, user_key: str, image_id: str) -> str:
+        return self._sas_url(self._settings.thumbnails_container, thumbnail_name(user_key, image_id), None)
+
+    def _sas_url(self, container: str, blob: str, filename: str | None) -> str:
+        """A read-only URL for exactly this blob, valid for ``sas_ttl_seconds``."""
+        credential = self._service.credential
+        account_key = getattr(credential, "account_key", None)
+        if not account_key:
+            raise NotFound(
+                "the storage connection has no account key, so SAS URLs cannot be signed; "
+                "use a connection string with AccountKey"
+            )
+        now = datetime.now(timezone.utc)
+        disposition = None
+        if filename:
+            disposition = f"inline; filename*=UTF-8''{quote(filename, safe='')}"
+        token = generate_blob_sas(
+            account_name=self._service.account_name,
+            container_name=container,
+            blob_name=blob,
+            account_key=account_key,
+            permission=BlobSasPermissions(read=True),
+            start=now - timedelta(minutes=5),  # tolerate clock skew
+            expiry=now + timedelta(seconds=self._settings.sas_ttl_seconds),
+            content_disposition=disposition,
+        )
+        base = self._service.get_blob_client(container, blob).url
+        return f"{base}?{token}"
+
+    @storage_call
+    def ping(self) -> None:
+        """Raise StorageUnavailable unless Blob Storage answers."""
+        self._service.get_service_properties()

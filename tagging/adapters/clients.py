@@ -1,0 +1,58 @@
+"""SDK clients, built once per process from the storage connection string."""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+
+from azure.data.tables import TableServiceClient
+from azure.storage.blob import BlobServiceClient, ExponentialRetry as BlobRetry
+from azure.storage.queue import ExponentialRetry as QueueRetry, QueueServiceClient
+
+from ..settings import Settings
+
+# The SDK default (retry_total=10 with exponential back-off) turns a storage outage into
+# minutes of hanging requests; the Functions host retries queue work itself, so keep
+# the SDK's own retries short and let callers see StorageUnavailable quickly.
+RETRY_TOTAL = 2
+
+
+@dataclass
+class Clients:
+    blob: BlobServiceClient
+    queue: QueueServiceClient
+    table: TableServiceClient
+
+
+def _timeouts(settings: Settings) -> dict:
+    return {
+        "connection_timeout": settings.storage_timeout_seconds,
+        "read_timeout": max(settings.storage_timeout_seconds, 30),
+    }
+
+
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=4)
+def get_clients(settings: Settings) -> Clients:
+    """Service clients for ``settings`` (cached: one set per process and settings)."""
+    with _lock:
+        timeouts = _timeouts(settings)
+        # Storage's own ExponentialRetry starts at 15 s; keep the first retry sub-second.
+        storage_retry = {"initial_backoff": 1, "increment_base": 2, "retry_total": RETRY_TOTAL, "random_jitter_range": 1}
+        return Clients(
+            blob=BlobServiceClient.from_connection_string(
+                settings.storage_connection, retry_policy=BlobRetry(**storage_retry), **timeouts
+            ),
+            queue=QueueServiceClient.from_connection_string(
+                settings.storage_connection, retry_policy=QueueRetry(**storage_retry), **timeouts
+            ),
+            table=TableServiceClient.from_connection_string(
+                settings.storage_connection,
+                retry_total=RETRY_TOTAL,
+                retry_backoff_factor=0.5,
+                retry_backoff_max=2,
+                **timeouts,
+            ),
+        )

@@ -1,0 +1,66 @@
+"""Storage failures, in words the services understand (no SDK types leak out)."""
+from __future__ import annotations
+
+import functools
+from typing import Callable, TypeVar
+
+from azure.core.exceptions import (
+    AzureError,
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+
+T = TypeVar("T")
+
+
+class StorageError(Exception):
+    """Base class of the adapters' errors."""
+
+
+class NotFound(StorageError):
+    """The blob, entity or message does not exist."""
+
+
+class Conflict(StorageError):
+    """The entity already exists, or changed since it was read (ETag mismatch)."""
+
+
+class StorageUnavailable(StorageError):
+    """Storage did not answer or answered 5xx/429: transient, try again later."""
+
+
+def translate(error: AzureError) -> StorageError | AzureError:
+    """Map an Azure SDK error to the adapters' vocabulary (others pass through)."""
+    if isinstance(error, ResourceNotFoundError):
+        return NotFound(str(error).splitlines()[0] if str(error) else "not found")
+    if isinstance(error, (ResourceExistsError, ResourceModifiedError)):
+        return Conflict(str(error).splitlines()[0] if str(error) else "conflict")
+    if isinstance(error, (ServiceRequestError, ServiceResponseError)):
+        return StorageUnavailable(f"storage did not answer: {type(error).__name__}")
+    if isinstance(error, HttpResponseError):
+        status = error.status_code or 0
+        if status == 412:
+            return Conflict("the entity changed since it was read")
+        if status >= 500 or status == 429:
+            return StorageUnavailable(f"storage answered {status}")
+    return error
+
+
+def storage_call(func: Callable[..., T]) -> Callable[..., T]:
+    """Decorator: re-raise Azure SDK errors as StorageError subclasses."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return func(*args, **kwargs)
+        except AzureError as error:
+            translated = translate(error)
+            if translated is error:
+                raise
+            raise translated from error
+
+    return wrapper

@@ -1,0 +1,54 @@
+"""The tag-request queue. Messages are base64 text, as the Functions host expects."""
+from __future__ import annotations
+
+import json
+
+from azure.storage.queue import BinaryBase64DecodePolicy, BinaryBase64EncodePolicy
+
+from ..core.records import TagRequest
+from ..settings import Settings
+from ._ensure import ensure_once
+from .clients import get_clients
+from .errors import storage_call
+
+
+def encode_request(request: TagRequest) -> bytes:
+    """The message body: compact JSON of references only (well under 1 KiB)."""
+    return json.dumps(
+        {"v": TagRequest.VERSION, "user": request.user_key, "image": request.image_id}, separators=(",", ":")
+    ).encode("utf-8")
+
+
+def decode_request(body: bytes) -> TagRequest:
+    """Parse a message body; raises ValueError with the reason when it is not one of ours."""
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"message is not JSON: {error}") from None
+    if not isinstance(data, dict) or data.get("v") != TagRequest.VERSION:
+        raise ValueError("message is not a version-1 tag request")
+    user, image = data.get("user"), data.get("image")
+    if not isinstance(user, str) or not isinstance(image, str):
+        raise ValueError("message lacks user or image")
+    return TagRequest(user_key=user, image_id=image)
+
+
+class TagQueue:
+    """Sends tag requests to ``settings.queue`` (base64-encoded)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._client = get_clients(settings).queue.get_queue_client(
+            settings.queue,
+            message_encode_policy=BinaryBase64EncodePolicy(),
+            message_decode_policy=BinaryBase64DecodePolicy(),
+        )
+
+    @storage_call
+    def send(self, request: TagRequest) -> None:
+        ensure_once(f"queue:{self._settings.queue}", self._client.create_queue)
+        self._client.send_message(encode_request(request))
+
+    @storage_call
+    def ping(self) -> None:
+        get_clients(self._settings).queue.get_service_properties()

@@ -1,0 +1,273 @@
+"""Table Storage: images, batches and the tag index.
+
+Layout (every PartitionKey is the caller's user key, so a user's data is one partition
+per table and no query crosses users):
+
+- ``Images``:   RowKey = image id (sorts newest first; a batch is a contiguous range).
+- ``Batches``:  RowKey = batch id; metadata and counts of the upload request.
+- ``TagIndex``: RowKey = ``<tag>|<image id>``; one row per user + tag + image, holding a
+  summary of the image so a search reads only the matching rows.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable, Iterator
+
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.data.tables import TableClient, UpdateMode
+
+from ..core.records import BatchRecord, ImageRecord
+from ..core.tags import Tag
+from ..settings import Settings
+from ._ensure import ensure_once
+from .clients import get_clients
+from .errors import NotFound, storage_call
+
+TAG_SEPARATOR = "|"  # not in the tag alphabet; "}" is the next code point
+TRANSACTION_LIMIT = 100  # operations per Table batch transaction
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def image_to_entity(record: ImageRecord) -> dict[str, Any]:
+    return {
+        "PartitionKey": record.user_key,
+        "RowKey": record.id,
+        "BatchId": record.batch_id,
+        "Filename": record.filename,
+        "ContentType": record.content_type,
+        "Size": record.size,
+        "UploadedAt": record.uploaded_at,
+        "Status": record.status,
+        "Tags": _json([t.to_dict() for t in record.tags]),
+        "Facts": _json(record.facts),
+        "TaggedAt": record.tagged_at or "",
+        "Error": _json(record.error) if record.error else "",
+        "HasThumbnail": record.has_thumbnail,
+        "Sha256": record.sha256 or "",
+    }
+
+
+def image_from_entity(entity: dict[str, Any]) -> ImageRecord:
+    return ImageRecord(
+        user_key=entity["PartitionKey"],
+        id=entity["RowKey"],
+        batch_id=entity.get("BatchId", ""),
+        filename=entity.get("Filename", ""),
+        content_type=entity.get("ContentType", ""),
+        size=int(entity.get("Size", 0) or 0),
+        uploaded_at=entity.get("UploadedAt", ""),
+        status=entity.get("Status", ""),
+        tags=[Tag.from_dict(t) for t in json.loads(entity.get("Tags") or "[]")],
+        facts=json.loads(entity.get("Facts") or "{}"),
+        tagged_at=entity.get("TaggedAt") or None,
+        error=json.loads(entity["Error"]) if entity.get("Error") else None,
+        has_thumbnail=bool(entity.get("HasThumbnail", False)),
+        sha256=entity.get("Sha256") or None,
+    )
+
+
+def _range_filter() -> str:
+    return "PartitionKey eq @pk and RowKey ge @start and RowKey lt @end"
+
+
+class _Table:
+    def __init__(self, settings: Settings, name: str) -> None:
+        self._name = name
+        self._client: TableClient = get_clients(settings).table.get_table_client(name)
+        self._service = get_clients(settings).table
+
+    def _table(self) -> TableClient:
+        ensure_once(f"table:{self._name}", lambda: self._service.create_table(self._name))
+        return self._client
+
+    def _range(
+        self, pk: str, start: str, end: str, limit: int | None, select: list[str] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Entities of partition ``pk`` with start <= RowKey < end, in key order."""
+        pager = self._table().query_entities(
+            _range_filter(),
+            parameters={"pk": pk, "start": start, "end": end},
+            results_per_page=min(limit, 1000) if limit else 1000,
+            select=select,
+        )
+        for count, entity in enumerate(pager, start=1):
+            yield entity
+            if limit and count >= limit:
+                return
+
+
+class ImageTable(_Table):
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings, settings.images_table)
+
+    @storage_call
+    def insert(self, record: ImageRecord) -> bool:
+        """Create the entity; False (and no change) when it already exists."""
+        try:
+            self._table().create_entity(image_to_entity(record))
+            return True
+        except ResourceExistsError:
+            return False
+
+    @storage_call
+    def upsert(self, record: ImageRecord) -> None:
+        self._table().upsert_entity(image_to_entity(record), mode=UpdateMode.REPLACE)
+
+    @storage_call
+    def replace_existing(self, record: ImageRecord) -> None:
+        """Replace an entity that must exist; raises NotFound when it was deleted."""
+        self._table().update_entity(image_to_entity(record), mode=UpdateMode.REPLACE)
+
+    @storage_call
+    def merge_if_exists(self, user_key: str, image_id: str, fields: dict[str, Any]) -> bool:
+        """Merge ``fields`` into an existing entity; False when there is none."""
+        try:
+            self._table().update_entity(
+                {"PartitionKey": user_key, "RowKey": image_id, **fields}, mode=UpdateMode.MERGE
+            )
+            return True
+        except ResourceNotFoundError:
+            return False
+
+    @storage_call
+    def get(self, user_key: str, image_id: str) -> ImageRecord:
+        """The image; raises NotFound."""
+        return image_from_entity(self._table().get_entity(user_key, image_id))
+
+    @storage_call
+    def find(self, user_key: str, image_id: str) -> ImageRecord | None:
+        try:
+            return self.get(user_key, image_id)
+        except NotFound:
+            return None
+
+    @storage_call
+    def delete(self, user_key: str, image_id: str) -> None:
+        self._table().delete_entity(user_key, image_id)
+
+    @storage_call
+    def range(self, user_key: str, start: str, end: str, limit: int | None) -> list[ImageRecord]:
+        return [image_from_entity(e) for e in self._range(user_key, start, end, limit)]
+
+    @storage_call
+    def ping(self) -> None:
+        next(iter(self._table().query_entities("PartitionKey eq @pk", parameters={"pk": "~"}, results_per_page=1)), None)
+
+
+class BatchTable(_Table):
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings, settings.batches_table)
+
+    @storage_call
+    def upsert(self, record: BatchRecord) -> None:
+        self._table().upsert_entity(
+            {
+                "PartitionKey": record.user_key,
+                "RowKey": record.id,
+                "CreatedAt": record.created_at,
+                "Accepted": record.accepted,
+                "Rejected": record.rejected,
+                "Metadata": _json(record.metadata),
+            },
+            mode=UpdateMode.REPLACE,
+        )
+
+    @storage_call
+    def get(self, user_key: str, batch_id: str) -> BatchRecord:
+        entity = self._table().get_entity(user_key, batch_id)
+        return BatchRecord(
+            user_key=user_key,
+            id=batch_id,
+            created_at=entity.get("CreatedAt", ""),
+            accepted=int(entity.get("Accepted", 0)),
+            rejected=int(entity.get("Rejected", 0)),
+            metadata=json.loads(entity.get("Metadata") or "{}"),
+        )
+
+    @storage_call
+    def delete(self, user_key: str, batch_id: str) -> None:
+        try:
+            self._table().delete_entity(user_key, batch_id)
+        except ResourceNotFoundError:
+            pass
+
+
+def index_row_key(tag: str, image_id: str) -> str:
+    return f"{tag}{TAG_SEPARATOR}{image_id}"
+
+
+class TagIndexTable(_Table):
+    """One row per (user, tag, image). ``Summary`` holds the image's listing JSON."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings, settings.tag_index_table)
+
+    @storage_call
+    def replace_rows(
+        self, user_key: str, image_id: str, tags: Iterable[Tag], stale: Iterable[str], summary: dict[str, Any]
+    ) -> None:
+        """Upsert a row per tag and delete the rows of ``stale`` tag names, in
+        transactions of at most 100 operations (one partition)."""
+        operations: list[tuple[str, dict[str, Any]]] = []
+        for tag in tags:
+            operations.append(
+                (
+                    "upsert",
+                    {
+                        "PartitionKey": user_key,
+                        "RowKey": index_row_key(tag.name, image_id),
+                        "ImageId": image_id,
+                        "Tag": tag.name,
+                        "Confidence": float(tag.confidence),
+                        "Source": tag.source,
+                        "Summary": _json(summary),
+                    },
+                )
+            )
+        for name in stale:
+            operations.append(("delete", {"PartitionKey": user_key, "RowKey": index_row_key(name, image_id)}))
+        table = self._table()
+        for start in range(0, len(operations), TRANSACTION_LIMIT):
+            chunk = operations[start : start + TRANSACTION_LIMIT]
+            deletes = [op for op in chunk if op[0] == "delete"]
+            upserts = [op for op in chunk if op[0] == "upsert"]
+            if upserts:
+                table.submit_transaction(upserts)
+            # Deleting a row that does not exist fails a whole transaction; delete singly.
+            for _, entity in deletes:
+                self._delete_quietly(table, entity["PartitionKey"], entity["RowKey"])
+
+    @staticmethod
+    def _delete_quietly(table: TableClient, pk: str, rk: str) -> None:
+        try:
+            table.delete_entity(pk, rk)
+        except ResourceNotFoundError:
+            pass
+
+    @storage_call
+    def delete_rows(self, user_key: str, image_id: str, tag_names: Iterable[str]) -> None:
+        table = self._table()
+        for name in tag_names:
+            self._delete_quietly(table, user_key, index_row_key(name, image_id))
+
+    @storage_call
+    def search(self, user_key: str, tag: str, start_image_id: str | None, limit: int) -> list[dict[str, Any]]:
+        """Rows for ``tag``, newest image first, starting at ``start_image_id``."""
+        start = index_row_key(tag, start_image_id or "")
+        end = tag + chr(ord(TAG_SEPARATOR) + 1)
+        return list(self._range(user_key, start, end, limit))
+
+    @storage_call
+    def tag_counts(self, user_key: str) -> dict[str, int]:
+        """Count rows per tag over the user's partition (reads keys only)."""
+        counts: dict[str, int] = {}
+        pager = self._table().query_entities(
+            "PartitionKey eq @pk", parameters={"pk": user_key}, select=["RowKey"], results_per_page=1000
+        )
+        for entity in pager:
+            name = entity["RowKey"].rsplit(TAG_SEPARATOR, 1)[0]
+            counts[name] = counts.get(name, 0) + 1
+        return counts

@@ -1,0 +1,9 @@
+"""Bindings: Azure Functions blueprints. Each function parses its trigger, calls one
+service and shapes the response; no HttpRequest or QueueMessage goes further."""
+from .queue import bp as queue_blueprint
+from .query import bp as query_blueprint
+from .upload import bp as upload_blueprint
+
+BLUEPRINTS = (upload_blueprint, query_blueprint, queue_blueprint)
+
+__all__ = ["BLUEPRINTS"]

@@ -1,0 +1,73 @@
+"""HTTP helpers shared by the blueprints: JSON responses, errors, the caller."""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import time
+from typing import Any, Callable
+
+import azure.functions as func
+
+from ..adapters import StorageUnavailable
+from ..logs import event
+from ..services.errors import ServiceError
+from ..services.identity import PRINCIPAL_HEADER, resolve_user
+from . import _services
+
+log = logging.getLogger(__name__)
+
+STATUS = {"invalid": 400, "unauthorized": 401, "not_found": 404, "too_large": 413, "unsupported": 415, "unavailable": 503}
+RETRY_AFTER_SECONDS = 5
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:
+    return func.HttpResponse(
+        json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        status_code=status,
+        headers={"Cache-Control": "no-store", **(headers or {})},
+        mimetype="application/json",
+        charset="utf-8",
+    )
+
+
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> func.HttpResponse:
+    return json_response({"error": {"code": code, "message": message}}, status, headers)
+
+
+def caller(req: func.HttpRequest) -> str:
+    """The calling user's storage key (raises ServiceError 401/400)."""
+    return resolve_user(req.headers.get(PRINCIPAL_HEADER), _services.settings())
+
+
+def http_endpoint(handler: Callable[[func.HttpRequest], func.HttpResponse]) -> Callable[[func.HttpRequest], func.HttpResponse]:
+    """Turn service errors into JSON errors, storage outages into 503 + Retry-After,
+    anything unexpected into a logged 500 with no internals in the body; log one line
+    per request (function, status, duration)."""
+
+    @functools.wraps(handler)
+    def wrapper(req: func.HttpRequest) -> func.HttpResponse:
+        started = time.perf_counter()
+        try:
+            response = handler(req)
+        except ServiceError as error:
+            headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if error.kind == "unavailable" else None
+            response = error_response(STATUS.get(error.kind, 400), error.code, error.message, headers)
+        except StorageUnavailable:
+            response = error_response(
+                503, "storage_unavailable", "storage is unavailable; retry shortly", {"Retry-After": str(RETRY_AFTER_SECONDS)}
+            )
+        except Exception:  # noqa: BLE001 - the client gets a generic error, the log gets the trace
+            log.exception("unhandled error", extra={"function": handler.__name__})
+            response = error_response(500, "internal_error", "the server failed; the error is logged")
+        event(
+            log,
+            "http",
+            function=handler.__name__,
+            status=response.status_code,
+            duration_ms=round((time.perf_counter() - started) * 1000, 1),
+            outcome="ok" if response.status_code < 400 else "error",
+        )
+        return response
+
+    return wrapper

@@ -1,0 +1,57 @@
+"""Parse an upload body into files and the metadata field, with limits.
+
+werkzeug's form parser does the parsing (azure-functions uses it for ``req.files``
+too); we call it directly to cap the number of parts, which ``req.files`` does not.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.formparser import FormDataParser
+from werkzeug.http import parse_options_header
+
+from ..services.errors import INVALID, TOO_LARGE, UNSUPPORTED, ServiceError
+from ..services.upload import IncomingFile
+
+EXTRA_PARTS = 16  # text fields allowed beside the files (metadata and a few others)
+MAX_FIELD_BYTES = 64 * 1024  # a single non-file field
+
+
+@dataclass
+class ParsedUpload:
+    files: list[IncomingFile]
+    metadata: str | None
+
+
+def parse_upload(body: bytes, content_type: str, filename_param: str | None, max_files: int) -> ParsedUpload:
+    """Files from a ``multipart/form-data`` body (every part with a filename) or from a
+    raw ``image/*`` body. Raises ServiceError for anything else."""
+    mimetype, options = parse_options_header(content_type or "")
+    if mimetype == "multipart/form-data":
+        if not options.get("boundary"):
+            raise ServiceError(INVALID, "malformed_multipart", "multipart/form-data needs a boundary parameter")
+        parser = FormDataParser(
+            max_form_memory_size=MAX_FIELD_BYTES, max_form_parts=max_files + EXTRA_PARTS, silent=False
+        )
+        try:
+            _, form, files = parser.parse(io.BytesIO(body), mimetype, len(body), options)
+        except RequestEntityTooLarge:
+            raise ServiceError(
+                TOO_LARGE, "too_many_parts", f"at most {max_files} files (and a few fields) per request"
+            ) from None
+        except ValueError as error:
+            raise ServiceError(INVALID, "malformed_multipart", f"the multipart body is malformed: {error}") from None
+        incoming = [
+            IncomingFile(storage.filename, storage.read(), storage.mimetype or None)
+            for _, storage in files.items(multi=True)
+        ]
+        return ParsedUpload(incoming, form.get("metadata"))
+    if mimetype.startswith("image/"):
+        return ParsedUpload([IncomingFile(filename_param, body, mimetype)] if body else [], None)
+    raise ServiceError(
+        UNSUPPORTED,
+        "unsupported_media_type",
+        "send multipart/form-data with file parts, or a raw body with Content-Type image/*",
+    )

@@ -1,0 +1,31 @@
+"""POST /api/images: one image or a batch."""
+from __future__ import annotations
+
+import azure.functions as func
+
+from . import _services
+from ._http import caller, error_response, http_endpoint, json_response
+from ._multipart import parse_upload
+
+bp = func.Blueprint()
+
+
+@bp.function_name("upload_images")
+@bp.route(route="images", methods=["POST"])
+@http_endpoint
+def upload_images(req: func.HttpRequest) -> func.HttpResponse:
+    user = caller(req)
+    settings = _services.settings()
+    body = req.get_body()
+    if len(body) > settings.max_request_bytes:
+        return error_response(413, "request_too_large", f"requests may be at most {settings.max_request_bytes} bytes")
+    parsed = parse_upload(body, req.headers.get("Content-Type", ""), req.params.get("filename"), settings.max_files)
+    result = _services.upload_service().upload(user, parsed.files, parsed.metadata)
+    location = f"/api/batches/{result.batch_id}"
+    for image in result.images:
+        image["url"] = f"/api/images/{image['id']}"
+    return json_response(
+        {"batch_id": result.batch_id, "images": result.images, "rejected": result.rejected},
+        status=202,
+        headers={"Location": location},
+    )

@@ -1,0 +1,55 @@
+"""Run the analysers over one decoded image."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Protocol, Sequence
+
+from ..tags import Contribution, Tag, merge_tags
+from .colour import ColourAnalyser
+from .decode import DecodedImage, decode
+from .facts import FactsAnalyser
+from .thumbnail import make_thumbnail
+
+
+class Analyser(Protocol):
+    """Contributes tags and facts about a decoded image. Must not decode again."""
+
+    name: str
+
+    def analyse(self, image: DecodedImage) -> Contribution: ...
+
+
+@dataclass
+class Analysis:
+    """The result of analysing one image: merged tags, facts, a JPEG thumbnail."""
+
+    tags: list[Tag]
+    facts: dict[str, Any]
+    thumbnail: bytes
+    sha256: str
+    sources: list[str] = field(default_factory=list)
+
+
+def default_analysers() -> list[Analyser]:
+    """The analysers every image goes through, cheapest first."""
+    return [FactsAnalyser(), ColourAnalyser()]
+
+
+def analyse(data: bytes, max_pixels: int, analysers: Sequence[Analyser] | None = None) -> Analysis:
+    """Decode ``data`` once and run every analyser on it. Raises UndecodableImage."""
+    decoded = decode(data, max_pixels)
+    tags: list[Tag] = []
+    facts: dict[str, Any] = {}
+    used = list(default_analysers() if analysers is None else analysers)
+    for analyser in used:
+        contribution = analyser.analyse(decoded)
+        tags.extend(contribution.tags)
+        facts.update(contribution.facts)
+    return Analysis(
+        tags=merge_tags(tags),
+        facts=facts,
+        thumbnail=make_thumbnail(decoded.working),
+        sha256=hashlib.sha256(data).hexdigest(),
+        sources=[a.name for a in used],
+    )

@@ -1,0 +1,52 @@
+"""Plain records of what the app stores; adapters map them to and from entities."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .tags import Tag
+
+QUEUED, TAGGED, FAILED = "queued", "tagged", "failed"
+STATUSES = (QUEUED, TAGGED, FAILED)
+
+
+@dataclass
+class ImageRecord:
+    """One uploaded image. Times are ISO 8601 UTC strings; ``size`` is in bytes."""
+
+    user_key: str
+    id: str
+    batch_id: str
+    filename: str
+    content_type: str
+    size: int
+    uploaded_at: str
+    status: str = QUEUED
+    tags: list[Tag] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
+    tagged_at: str | None = None
+    error: dict[str, str] | None = None
+    has_thumbnail: bool = False
+    sha256: str | None = None
+
+
+@dataclass
+class BatchRecord:
+    """One upload request. ``accepted``/``rejected`` count files; times as above."""
+
+    user_key: str
+    id: str
+    created_at: str
+    accepted: int
+    rejected: int
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TagRequest:
+    """The queue message: references only, never image bytes."""
+
+    user_key: str
+    image_id: str
+
+    VERSION = 1

@@ -1,0 +1,120 @@
+"""Start and stop the Azurite storage emulator (installed from npm, see package.json)."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# Azurite's documented development account; public, not a secret.
+ACCOUNT = "devstoreaccount1"
+ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+DEFAULT_PORTS = (10000, 10001, 10002)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex((host, port)) == 0
+
+
+def connection_string(blob: int, queue: int, table: int, host: str = "127.0.0.1") -> str:
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
+        f"BlobEndpoint=http://{host}:{blob}/{ACCOUNT};"
+        f"QueueEndpoint=http://{host}:{queue}/{ACCOUNT};"
+        f"TableEndpoint=http://{host}:{table}/{ACCOUNT};"
+    )
+
+
+def azurite_binary() -> str:
+    local = PROJECT_ROOT / "node_modules" / ".bin" / "azurite"
+    if local.exists():
+        return str(local)
+    found = shutil.which("azurite")
+    if not found:
+        raise FileNotFoundError("Azurite is not installed; run `npm ci` in the project folder (or `make install`)")
+    return found
+
+
+@dataclass
+class Azurite:
+    """A running Azurite process we started (never someone else's on the same ports)."""
+
+    process: subprocess.Popen
+    blob_port: int
+    queue_port: int
+    table_port: int
+    location: str | None
+
+    @property
+    def connection_string(self) -> str:
+        return connection_string(self.blob_port, self.queue_port, self.table_port)
+
+    @classmethod
+    def start(
+        cls,
+        ports: tuple[int, int, int] | None = None,
+        location: str | os.PathLike | None = None,
+        timeout: float = 30.0,
+        log_file: str | os.PathLike | None = None,
+    ) -> "Azurite":
+        """Start Azurite on ``ports`` (free ones when None), persisting to ``location``
+        (in memory when None); wait until all three services accept connections."""
+        blob, queue, table = ports or (free_port(), free_port(), free_port())
+        args = [
+            azurite_binary(),
+            "--silent",
+            "--skipApiVersionCheck",
+            "--disableTelemetry",
+            "--loose",
+            "--blobHost", "127.0.0.1", "--blobPort", str(blob),
+            "--queueHost", "127.0.0.1", "--queuePort", str(queue),
+            "--tableHost", "127.0.0.1", "--tablePort", str(table),
+        ]  # fmt: skip
+        if location is None:
+            args.append("--inMemoryPersistence")
+        else:
+            Path(location).mkdir(parents=True, exist_ok=True)
+            args += ["--location", str(location)]
+        output = open(log_file, "ab") if log_file else subprocess.DEVNULL
+        process = subprocess.Popen(
+            args, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+        instance = cls(process, blob, queue, table, str(location) if location else None)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(
+                    f"Azurite exited with code {process.returncode} (ports {blob}/{queue}/{table} busy?)"
+                )
+            if all(port_open(p) for p in (blob, queue, table)):
+                return instance
+            time.sleep(0.1)
+        instance.stop()
+        raise TimeoutError(f"Azurite did not open ports {blob}/{queue}/{table} within {timeout} s")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process.poll() is not None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()

@@ -1,0 +1,20 @@
+"""Errors a service reports to its caller. Bindings map ``kind`` to an HTTP status."""
+from __future__ import annotations
+
+INVALID = "invalid"  # 400
+UNAUTHORIZED = "unauthorized"  # 401
+NOT_FOUND = "not_found"  # 404
+TOO_LARGE = "too_large"  # 413
+UNSUPPORTED = "unsupported"  # 415
+UNAVAILABLE = "unavailable"  # 503
+
+
+class ServiceError(Exception):
+    """A request the service refuses, with a stable ``code`` and a message that says
+    what to do."""
+
+    def __init__(self, kind: str, code: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.code = code
+        self.message = message

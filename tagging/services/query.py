@@ -1,0 +1,122 @@
+"""Queries: a user's images, one image, a batch's progress, tags; delete; health."""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from ..adapters import NotFound, Storage
+from ..core import keys
+from ..core.records import FAILED, QUEUED, TAGGED, ImageRecord
+from ..core.tags import Tag, is_tag_name, normalise_tag
+from ..logs import event
+from ..settings import Settings
+from .errors import INVALID, NOT_FOUND, ServiceError
+from .paging import decode_token, encode_token, parse_limit
+from .views import image_detail, image_summary
+
+log = logging.getLogger(__name__)
+
+_ID_END = chr(ord("9") + 1)  # sorts after every image id (they start with a digit)
+
+
+def _not_found(what: str) -> ServiceError:
+    return ServiceError(NOT_FOUND, "not_found", f"no {what} with that id")
+
+
+class QueryService:
+    def __init__(self, settings: Settings, storage: Storage) -> None:
+        self._settings = settings
+        self._storage = storage
+
+    def list_images(
+        self, user_key: str, tag: str | None, limit: str | None, continuation: str | None
+    ) -> dict[str, Any]:
+        """A page of the user's images, newest first; with ``tag``, only those tagged so."""
+        page_size = parse_limit(limit)
+        start = decode_token(continuation)
+        if tag is not None and tag.strip() != "":
+            return self._search(user_key, tag, page_size, start)
+        rows = self._storage.images.range(user_key, start or "", _ID_END, page_size + 1)
+        images = [image_summary(r, self._storage) for r in rows[:page_size]]
+        return {"images": images, "continuation": encode_token(rows[page_size].id) if len(rows) > page_size else None}
+
+    def _search(self, user_key: str, raw_tag: str, page_size: int, start: str | None) -> dict[str, Any]:
+        name = normalise_tag(raw_tag)
+        if not name or not is_tag_name(name):
+            raise ServiceError(INVALID, "invalid_tag", "tag must contain letters or digits, e.g. ?tag=cat")
+        rows = self._storage.index.search(user_key, name, start, page_size + 1)
+        images = []
+        for row in rows[:page_size]:
+            summary = json.loads(row.get("Summary") or "{}")
+            record = ImageRecord(
+                user_key=user_key,
+                id=row["ImageId"],
+                batch_id=summary.get("batch_id", ""),
+                filename=summary.get("filename", ""),
+                content_type="",
+                size=0,
+                uploaded_at=summary.get("uploaded_at", ""),
+                status=summary.get("status", TAGGED),
+                tags=[Tag.from_dict(t) for t in summary.get("tags", [])],
+                tagged_at=summary.get("tagged_at"),
+                has_thumbnail=bool(summary.get("has_thumbnail")),
+            )
+            images.append(image_summary(record, self._storage))
+        next_token = encode_token(rows[page_size]["ImageId"]) if len(rows) > page_size else None
+        return {"images": images, "continuation": next_token, "tag": name}
+
+    def get_image(self, user_key: str, image_id: str) -> dict[str, Any]:
+        return image_detail(self._find(user_key, image_id), self._storage)
+
+    def get_batch(self, user_key: str, batch_id: str) -> dict[str, Any]:
+        """A batch's progress, read from one RowKey range (the batch's image ids)."""
+        if not keys.is_batch_id(batch_id):
+            raise _not_found("batch")
+        try:
+            batch = self._storage.batches.get(user_key, batch_id)
+        except NotFound:
+            raise _not_found("batch") from None
+        rows = self._storage.images.range(user_key, batch_id + "-", batch_id + ".", None)
+        counts = {QUEUED: 0, TAGGED: 0, FAILED: 0}
+        for row in rows:
+            counts[row.status] = counts.get(row.status, 0) + 1
+        return {
+            "batch_id": batch_id,
+            "created_at": batch.created_at,
+            "total": len(rows),
+            **counts,
+            "rejected": batch.rejected,
+            "done": counts[QUEUED] == 0,
+            "metadata": batch.metadata,
+            "images": [image_summary(r, self._storage) for r in rows],
+        }
+
+    def list_tags(self, user_key: str) -> dict[str, Any]:
+        counts = self._storage.index.tag_counts(user_key)
+        tags = sorted(({"name": n, "count": c} for n, c in counts.items()), key=lambda t: (-t["count"], t["name"]))
+        return {"tags": tags}
+
+    def delete_image(self, user_key: str, image_id: str) -> None:
+        """Remove index rows, blobs, then the entity (last, so a retried delete finishes)."""
+        record = self._find(user_key, image_id)
+        if record.tags:
+            self._storage.index.delete_rows(user_key, image_id, {t.name for t in record.tags})
+        self._storage.blobs.delete_image_blobs(user_key, image_id)
+        try:
+            self._storage.images.delete(user_key, image_id)
+        except NotFound:
+            pass
+        event(log, "delete", image_id=image_id, outcome="deleted")
+
+    def health(self) -> dict[str, Any]:
+        services = self._storage.ping()
+        return {"status": "ok" if all(services.values()) else "unavailable", "storage": services}
+
+    def _find(self, user_key: str, image_id: str) -> ImageRecord:
+        if not keys.is_image_id(image_id):
+            raise _not_found("image")
+        record = self._storage.images.find(user_key, image_id)
+        if record is None:
+            raise _not_found("image")
+        return record

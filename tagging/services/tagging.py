@@ -1,0 +1,150 @@
+"""Tagging: turn a queue message into a tagged (or failed) image.
+
+Idempotent: tags are a pure function of the image bytes, every write is an upsert with
+deterministic keys, and the status is written last, so the same message run twice,
+even concurrently, converges on one state. Storage errors propagate (the host retries
+the message); an image that cannot be decoded is marked ``failed`` and not retried.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Callable
+from urllib.parse import unquote
+
+from ..adapters import NotFound, Storage, decode_request
+from ..core import keys
+from ..core.analysis import Analysis, UndecodableImage, analyse
+from ..core.records import FAILED, QUEUED, TAGGED, ImageRecord, TagRequest
+from ..logs import event
+from ..settings import Settings
+from .upload import now_iso
+from .views import index_summary
+
+log = logging.getLogger(__name__)
+
+Analyse = Callable[[bytes, int], Analysis]
+
+
+@dataclass
+class Outcome:
+    """What happened to one message: ``tagged``, ``failed``, ``skipped`` or ``dropped``."""
+
+    outcome: str
+    image_id: str | None = None
+    reason: str | None = None
+
+
+class TagService:
+    def __init__(self, settings: Settings, storage: Storage, analyser: Analyse = analyse) -> None:
+        self._settings = settings
+        self._storage = storage
+        self._analyse = analyser
+
+    def process(self, body: bytes, dequeue_count: int = 1) -> Outcome:
+        """Tag the image a message names. Raises StorageError on transient failures."""
+        started = time.perf_counter()
+        try:
+            request = decode_request(body)
+        except ValueError as error:
+            return self._log(Outcome("dropped", reason=f"not a tag request: {error}"), started)
+        if not keys.is_image_id(request.image_id) or not request.user_key[:1] in ("b", "h"):
+            return self._log(Outcome("dropped", request.image_id, "message names no valid image"), started)
+        outcome = self._tag(request)
+        return self._log(outcome, started, dequeue_count)
+
+    def _tag(self, request: TagRequest) -> Outcome:
+        user, image = request.user_key, request.image_id
+        existing = self._storage.images.find(user, image)
+        if existing is not None and existing.status == TAGGED:
+            return Outcome("skipped", image, "already tagged")
+        try:
+            data, metadata = self._storage.blobs.get_original(user, image)
+        except NotFound:
+            if existing is None:
+                # Deleted by its owner, or an upload that died before it was accepted.
+                return Outcome("dropped", image, "no blob and no record")
+            self._fail(existing, "blob_missing", "the original was deleted before it could be tagged")
+            return Outcome(FAILED, image, "blob_missing")
+        record = existing or self._record_from_blob(request, data, metadata)
+        try:
+            analysis = self._analyse(data, self._settings.max_image_pixels)
+        except UndecodableImage as error:
+            self._fail(record, error.code, error.message)
+            return Outcome(FAILED, image, error.code)
+
+        self._storage.blobs.put_thumbnail(user, image, analysis.thumbnail)
+        previous = {t.name for t in record.tags}
+        record.tags = analysis.tags
+        record.facts = analysis.facts
+        record.sha256 = analysis.sha256
+        record.has_thumbnail = True
+        record.tagged_at = now_iso()
+        record.error = None
+        record.status = TAGGED
+        self._storage.index.replace_rows(
+            user, image, analysis.tags, stale=previous - {t.name for t in analysis.tags}, summary=index_summary(record)
+        )
+        # Status last: "tagged" implies the index rows and thumbnail exist.
+        if existing is None:
+            self._storage.images.upsert(record)
+            return Outcome(TAGGED, image)
+        try:
+            self._storage.images.replace_existing(record)
+        except NotFound:
+            # Deleted while we worked: remove what this run wrote, keep it deleted.
+            self._storage.index.delete_rows(user, image, {t.name for t in analysis.tags})
+            self._storage.blobs.delete_image_blobs(user, image)
+            return Outcome("dropped", image, "deleted while tagging")
+        return Outcome(TAGGED, image)
+
+    def mark_poisoned(self, body: bytes, dequeue_count: int | None = None) -> Outcome:
+        """A message that exhausted its retries: its image, if still pending, fails."""
+        started = time.perf_counter()
+        try:
+            request = decode_request(body)
+        except ValueError as error:
+            return self._log(Outcome("dropped", reason=f"poison message is not a tag request: {error}"), started)
+        record = self._storage.images.find(request.user_key, request.image_id)
+        if record is None or record.status != QUEUED:
+            return self._log(Outcome("skipped", request.image_id, "not pending"), started)
+        self._fail(record, "processing_failed", "tagging failed repeatedly; upload the image again to retry")
+        return self._log(Outcome(FAILED, request.image_id, "processing_failed"), started, dequeue_count)
+
+    def _fail(self, record: ImageRecord, code: str, message: str) -> None:
+        stale = {t.name for t in record.tags}
+        if stale:
+            self._storage.index.delete_rows(record.user_key, record.id, stale)
+        record.status = FAILED
+        record.error = {"code": code, "message": message}
+        record.tags = []
+        record.tagged_at = now_iso()
+        self._storage.images.upsert(record)
+
+    @staticmethod
+    def _record_from_blob(request: TagRequest, data: bytes, metadata: dict[str, str]) -> ImageRecord:
+        """Rebuild the ``queued`` record of an upload that died after sending the message."""
+        return ImageRecord(
+            user_key=request.user_key,
+            id=request.image_id,
+            batch_id=metadata.get("batch_id") or keys.batch_of(request.image_id),
+            filename=unquote(metadata.get("filename", "")) or request.image_id,
+            content_type=metadata.get("content_type", "application/octet-stream"),
+            size=len(data),
+            uploaded_at=metadata.get("uploaded_at", now_iso()),
+        )
+
+    @staticmethod
+    def _log(outcome: Outcome, started: float, dequeue_count: int | None = None) -> Outcome:
+        event(
+            log,
+            "tag",
+            image_id=outcome.image_id,
+            batch_id=keys.batch_of(outcome.image_id) if outcome.image_id else None,
+            outcome=outcome.outcome,
+            reason=outcome.reason,
+            dequeue_count=dequeue_count,
+            duration_ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        return outcome

@@ -1,0 +1,202 @@
+"""Upload: validate files, store each, record it and ask for it to be tagged.
+
+Write order per image: original blob (its metadata can rebuild the record) -> queue
+message -> ``queued`` entity (insert, never overwrite). Once the message is sent the
+image is accepted: the tagger creates the entity from blob metadata if the process
+died before writing it, and an insert that loses the race to the tagger changes nothing.
+A crash before the message leaves at most an unreferenced blob, never a stuck image.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import posixpath
+import re
+import time
+import unicodedata
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import quote
+
+from ..adapters import Storage, StorageError
+from ..core import keys
+from ..core.analysis import UndecodableImage, sniff_format
+from ..core.records import QUEUED, BatchRecord, ImageRecord, TagRequest
+from ..logs import event
+from ..settings import Settings
+from .errors import INVALID, TOO_LARGE, UNAVAILABLE, UNSUPPORTED, ServiceError
+
+log = logging.getLogger(__name__)
+
+MAX_FILENAME_LENGTH = 255
+WRITE_CONCURRENCY = 8  # parallel per-image writes within one request
+
+
+@dataclass
+class IncomingFile:
+    """One file of a request, as the binding received it."""
+
+    filename: str | None
+    data: bytes
+    declared_type: str | None = None
+
+
+@dataclass
+class UploadResult:
+    batch_id: str
+    images: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def clean_filename(raw: str | None, fallback: str) -> str:
+    """A display name: last path component, no control characters, <= 255 chars."""
+    name = (raw or "").replace("\\", "/")
+    name = posixpath.basename(name)
+    name = "".join(c for c in unicodedata.normalize("NFC", name) if unicodedata.category(c)[0] != "C")
+    name = re.sub(r"\s+", " ", name).strip().lstrip(".")
+    return (name or fallback)[:MAX_FILENAME_LENGTH]
+
+
+def parse_metadata(raw: str | None, max_bytes: int) -> dict[str, Any]:
+    """The batch ``metadata`` field: a JSON object of at most ``max_bytes`` UTF-8 bytes."""
+    if raw is None or raw.strip() == "":
+        return {}
+    if len(raw.encode("utf-8", "surrogatepass")) > max_bytes:
+        raise ServiceError(INVALID, "invalid_metadata", f"metadata must be at most {max_bytes} bytes of JSON")
+    try:
+        value = json.loads(raw)
+    except (json.JSONDecodeError, RecursionError):
+        raise ServiceError(INVALID, "invalid_metadata", "metadata must be a JSON object, e.g. {\"album\": \"trip\"}") from None
+    if not isinstance(value, dict):
+        raise ServiceError(INVALID, "invalid_metadata", "metadata must be a JSON object, not a list or a scalar")
+    return value
+
+
+def _reject(filename: str, code: str, message: str) -> dict[str, Any]:
+    return {"filename": filename, "error": {"code": code, "message": message}}
+
+
+class UploadService:
+    def __init__(self, settings: Settings, storage: Storage) -> None:
+        self._settings = settings
+        self._storage = storage
+
+    def upload(self, user_key: str, files: list[IncomingFile], metadata_text: str | None) -> UploadResult:
+        """Accept what can be tagged, reject the rest per file.
+
+        Raises ServiceError when the request as a whole is refused (bad metadata, no
+        files, too many files, nothing acceptable) — then nothing is stored.
+        """
+        started = time.perf_counter()
+        metadata = parse_metadata(metadata_text, self._settings.max_metadata_bytes)
+        if not files:
+            raise ServiceError(INVALID, "no_files", "send at least one image: a multipart file part or an image/* body")
+        if len(files) > self._settings.max_files:
+            raise ServiceError(
+                TOO_LARGE, "too_many_files", f"at most {self._settings.max_files} files per request; split the upload"
+            )
+        accepted: list[tuple[str, IncomingFile, str]] = []
+        rejected: list[dict[str, Any]] = []
+        for position, incoming in enumerate(files):
+            name = clean_filename(incoming.filename, f"image-{position + 1}")
+            verdict = self._check(incoming.data)
+            if isinstance(verdict, dict):
+                rejected.append(_reject(name, **verdict))
+            else:
+                accepted.append((name, incoming, verdict))
+        if not accepted:
+            raise self._nothing_accepted(rejected)
+
+        batch_id = keys.new_batch_id()
+        uploaded_at = now_iso()
+        self._storage.batches.upsert(
+            BatchRecord(user_key, batch_id, uploaded_at, accepted=len(accepted), rejected=len(rejected), metadata=metadata)
+        )
+        records = [
+            ImageRecord(
+                user_key=user_key,
+                id=keys.image_id(batch_id, index),
+                batch_id=batch_id,
+                filename=name,
+                content_type=mime,
+                size=len(incoming.data),
+                uploaded_at=uploaded_at,
+                status=QUEUED,
+            )
+            for index, (name, incoming, mime) in enumerate(accepted)
+        ]
+        with ThreadPoolExecutor(max_workers=min(WRITE_CONCURRENCY, len(records))) as pool:
+            outcomes = list(pool.map(self._store, records, [inc.data for _, inc, _ in accepted]))
+        result = UploadResult(batch_id=batch_id, rejected=rejected)
+        for record, error in zip(records, outcomes):
+            if error is None:
+                result.images.append({"id": record.id, "filename": record.filename, "status": QUEUED})
+            else:
+                result.rejected.append(_reject(record.filename, "storage_unavailable", "storage is unavailable; retry this file"))
+        if not result.images:
+            raise ServiceError(UNAVAILABLE, "storage_unavailable", "storage is unavailable; retry the upload shortly")
+        event(
+            log,
+            "upload",
+            batch_id=batch_id,
+            accepted=len(result.images),
+            rejected=len(result.rejected),
+            duration_ms=round((time.perf_counter() - started) * 1000, 1),
+            outcome="accepted",
+        )
+        return result
+
+    def _check(self, data: bytes) -> str | dict[str, str]:
+        """The MIME type of an acceptable file, or a rejection's code and message."""
+        if not data:
+            return {"code": "empty_file", "message": "the file is empty"}
+        if len(data) > self._settings.max_file_bytes:
+            return {"code": "file_too_large", "message": f"files may be at most {self._settings.max_file_bytes} bytes"}
+        try:
+            _, mime, _, _ = sniff_format(data, self._settings.max_image_pixels)
+        except UndecodableImage as error:
+            return {"code": error.code, "message": error.message}
+        return mime
+
+    @staticmethod
+    def _nothing_accepted(rejected: list[dict[str, Any]]) -> ServiceError:
+        codes = {r["error"]["code"] for r in rejected}
+        first = rejected[0]["error"]
+        message = first["message"] if len(rejected) == 1 else f"none of the {len(rejected)} files is an acceptable image"
+        if codes == {"file_too_large"}:
+            return ServiceError(TOO_LARGE, "file_too_large", message)
+        if codes == {"unsupported_format"}:
+            return ServiceError(UNSUPPORTED, "unsupported_format", message)
+        return ServiceError(INVALID, first["code"] if len(codes) == 1 else "no_acceptable_files", message)
+
+    def _store(self, record: ImageRecord, data: bytes) -> Exception | None:
+        """Write one image; None on success, the storage error otherwise."""
+        try:
+            self._storage.blobs.put_original(
+                record.user_key,
+                record.id,
+                data,
+                record.content_type,
+                {
+                    "user_key": record.user_key,
+                    "batch_id": record.batch_id,
+                    "filename": quote(record.filename, safe=""),
+                    "uploaded_at": record.uploaded_at,
+                },
+            )
+            self._storage.queue.send(TagRequest(record.user_key, record.id))
+        except StorageError as error:
+            event(log, "upload_write_failed", logging.WARNING, image_id=record.id, outcome="storage_error", error=type(error).__name__)
+            return error
+        try:
+            self._storage.images.insert(record)
+        except StorageError as error:
+            # The message is out: the tagger rebuilds the record from blob metadata.
+            event(log, "queued_entity_not_written", logging.WARNING, image_id=record.id, error=type(error).__name__)
+        return None
