@@ -58,8 +58,8 @@ def clean_filename(raw: str | None, fallback: str) -> str:
     """A display name: last path component, no control characters, <= 255 chars."""
     name = (raw or "").replace("\\", "/")
     name = posixpath.basename(name)
-    name = "".join(c for c in unicodedata.normalize("NFC", name) if unicodedata.category(c)[0] != "C")
-    name = re.sub(r"\s+", " ", name).strip().lstrip(".")
+    name = re.sub(r"[ \t\n\r\f\v]+", " ", unicodedata.normalize("NFC", name))
+    name = "".join(c for c in name if unicodedata.category(c)[0] != "C").strip().lstrip(".")
     return (name or fallback)[:MAX_FILENAME_LENGTH]
 
 

@@ -1,0 +1,35 @@
+import pytest
+
+from tagging.bindings._multipart import parse_upload
+from tagging.services.errors import ServiceError
+from tests.support.host import multipart
+
+
+def test_files_from_any_field_and_metadata():
+    body, ctype = multipart([("a", "one.jpg", b"1", "image/jpeg"), ("b", "two.png", b"22", "image/png")], {"metadata": "{}"})
+    parsed = parse_upload(body, ctype, None, max_files=10)
+    assert [(f.filename, f.data) for f in parsed.files] == [("one.jpg", b"1"), ("two.png", b"22")]
+    assert parsed.metadata == "{}"
+
+
+def test_raw_image_body_uses_filename_param():
+    parsed = parse_upload(b"abc", "image/png", "x.png", max_files=10)
+    assert [(f.filename, f.data, f.declared_type) for f in parsed.files] == [("x.png", b"abc", "image/png")]
+
+
+@pytest.mark.parametrize(
+    ("body", "ctype", "code"),
+    [(b"x", "text/plain", "unsupported_media_type"), (b"x", "", "unsupported_media_type"),
+     (b"x", "multipart/form-data", "malformed_multipart"), (b"{}", "application/json", "unsupported_media_type")],
+)  # fmt: skip
+def test_refusals(body, ctype, code):
+    with pytest.raises(ServiceError) as error:
+        parse_upload(body, ctype, None, max_files=10)
+    assert error.value.code == code
+
+
+def test_thousands_of_parts_are_refused():
+    body, ctype = multipart([("f", f"{i}.jpg", b"x", "image/jpeg") for i in range(2000)])
+    with pytest.raises(ServiceError) as error:
+        parse_upload(body, ctype, None, max_files=100)
+    assert error.value.code == "too_many_parts" and error.value.kind == "too_large"

@@ -1,0 +1,31 @@
+"""The app indexes exactly the expected functions, bound as designed."""
+import azure.functions as func
+
+
+def test_indexed_function_names(functions):
+    assert set(functions) == {
+        "upload_images", "list_images", "get_image", "delete_image", "get_batch", "list_tags", "health",
+        "tag_image", "tag_image_poison",
+    }  # fmt: skip
+
+
+def test_http_routes_methods_and_auth(functions):
+    routes = {
+        name: (f.get_trigger().route, tuple(str(m) for m in f.get_trigger().methods), f.get_trigger().auth_level)
+        for name, f in functions.items()
+        if f.get_trigger().get_binding_name() == "httpTrigger"
+    }
+    assert routes["upload_images"][:2] == ("images", ("POST",))
+    assert routes["list_images"][:2] == ("images", ("GET",))
+    assert routes["get_image"][:2] == ("images/{id}", ("GET",))
+    assert routes["delete_image"][:2] == ("images/{id}", ("DELETE",))
+    assert routes["get_batch"][:2] == ("batches/{id}", ("GET",))
+    assert routes["list_tags"][:2] == ("tags", ("GET",))
+    assert routes["health"][2] == func.AuthLevel.ANONYMOUS
+    assert all(auth == func.AuthLevel.FUNCTION for name, (_, _, auth) in routes.items() if name != "health")
+
+
+def test_queue_triggers_use_setting_expressions(functions):
+    assert functions["tag_image"].get_trigger().queue_name == "%TAGGING_QUEUE%"
+    assert functions["tag_image_poison"].get_trigger().queue_name == "%TAGGING_QUEUE%-poison"
+    assert functions["tag_image"].get_trigger().connection == "AzureWebJobsStorage"
