@@ -52,6 +52,7 @@ class Settings:
     images_table: str = "Images"
     batches_table: str = "Batches"
     tag_index_table: str = "TagIndex"
+    fingerprints_table: str = "Fingerprints"
     default_user: str | None = None
     trust_principal_header: bool = True
     max_file_bytes: int = 20 * 1024 * 1024
@@ -85,6 +86,7 @@ class Settings:
             images_table=env.get("TAGGING_IMAGES_TABLE", cls.images_table) or cls.images_table,
             batches_table=env.get("TAGGING_BATCHES_TABLE", cls.batches_table) or cls.batches_table,
             tag_index_table=env.get("TAGGING_TAG_INDEX_TABLE", cls.tag_index_table) or cls.tag_index_table,
+            fingerprints_table=env.get("TAGGING_FINGERPRINTS_TABLE", cls.fingerprints_table) or cls.fingerprints_table,
             default_user=(env.get("TAGGING_DEFAULT_USER", "").strip() or None),
             trust_principal_header=_bool(env, "TAGGING_TRUST_PRINCIPAL_HEADER", True),
             max_file_bytes=_int(env, "TAGGING_MAX_FILE_BYTES", cls.max_file_bytes, 1, 104_857_600),

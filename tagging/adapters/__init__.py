@@ -12,18 +12,19 @@ from ..settings import Settings
 from .blobs import BlobStore
 from .errors import Conflict, NotFound, StorageError, StorageUnavailable
 from .queues import TagQueue, decode_request, encode_request
-from .tables import BatchTable, ImageTable, TagIndexTable
+from .tables import BatchTable, FingerprintTable, ImageTable, TagIndexTable
 
 
 @dataclass
 class Storage:
-    """The app's storage: blobs, the tag queue and three tables."""
+    """The app's storage: blobs, the tag queue and four tables."""
 
     blobs: BlobStore
     queue: TagQueue
     images: ImageTable
     batches: BatchTable
     index: TagIndexTable
+    fingerprints: FingerprintTable
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Storage":
@@ -33,6 +34,7 @@ class Storage:
             images=ImageTable(settings),
             batches=BatchTable(settings),
             index=TagIndexTable(settings),
+            fingerprints=FingerprintTable(settings),
         )
 
     def ping(self) -> dict[str, bool]:

@@ -14,9 +14,10 @@ from .errors import storage_call
 
 def encode_request(request: TagRequest) -> bytes:
     """The message body: compact JSON of references only (well under 1 KiB)."""
-    return json.dumps(
-        {"v": TagRequest.VERSION, "user": request.user_key, "image": request.image_id}, separators=(",", ":")
-    ).encode("utf-8")
+    message = {"v": TagRequest.VERSION, "user": request.user_key, "image": request.image_id}
+    if request.force:
+        message["force"] = True
+    return json.dumps(message, separators=(",", ":")).encode("utf-8")
 
 
 def decode_request(body: bytes) -> TagRequest:
@@ -30,7 +31,7 @@ def decode_request(body: bytes) -> TagRequest:
     user, image = data.get("user"), data.get("image")
     if not isinstance(user, str) or not isinstance(image, str):
         raise ValueError("message lacks user or image")
-    return TagRequest(user_key=user, image_id=image)
+    return TagRequest(user_key=user, image_id=image, force=data.get("force") is True)
 
 
 class TagQueue:

@@ -47,6 +47,7 @@ def image_to_entity(record: ImageRecord) -> dict[str, Any]:
         "Error": _json(record.error) if record.error else "",
         "HasThumbnail": record.has_thumbnail,
         "Sha256": record.sha256 or "",
+        "Phash": record.phash or "",
     }
 
 
@@ -66,6 +67,7 @@ def image_from_entity(entity: dict[str, Any]) -> ImageRecord:
         error=json.loads(entity["Error"]) if entity.get("Error") else None,
         has_thumbnail=bool(entity.get("HasThumbnail", False)),
         sha256=entity.get("Sha256") or None,
+        phash=entity.get("Phash") or None,
     )
 
 
@@ -271,3 +273,45 @@ class TagIndexTable(_Table):
             name = entity["RowKey"].rsplit(TAG_SEPARATOR, 1)[0]
             counts[name] = counts.get(name, 0) + 1
         return counts
+
+
+class FingerprintTable(_Table):
+    """Duplicate look-up rows, per user: ``s|<sha256>|<image id>`` for exact copies and
+    ``p|<band>|<image id>`` (with the full ``Phash``) for near copies."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings, settings.fingerprints_table)
+
+    @staticmethod
+    def _keys(sha256: str, bands: Iterable[str], image_id: str) -> list[str]:
+        return [f"s|{sha256}|{image_id}", *(f"p|{band}|{image_id}" for band in bands)]
+
+    @storage_call
+    def register(self, user_key: str, image_id: str, sha256: str, phash: str, bands: list[str]) -> None:
+        rows = [
+            ("upsert", {"PartitionKey": user_key, "RowKey": key, "ImageId": image_id, "Phash": phash})
+            for key in self._keys(sha256, bands, image_id)
+        ]
+        self._table().submit_transaction(rows)
+
+    @storage_call
+    def unregister(self, user_key: str, image_id: str, sha256: str, bands: list[str]) -> None:
+        table = self._table()
+        for key in self._keys(sha256, bands, image_id):
+            TagIndexTable._delete_quietly(table, user_key, key)
+
+    @storage_call
+    def exact(self, user_key: str, sha256: str) -> list[str]:
+        """Ids of the user's images with these exact bytes."""
+        prefix = f"s|{sha256}|"
+        return [e["ImageId"] for e in self._range(user_key, prefix, prefix[:-1] + "}", None, ["ImageId"])]
+
+    @storage_call
+    def near(self, user_key: str, bands: list[str]) -> dict[str, str]:
+        """{image id: pHash} of the user's images sharing at least one band."""
+        found: dict[str, str] = {}
+        for band in bands:
+            prefix = f"p|{band}|"
+            for entity in self._range(user_key, prefix, prefix[:-1] + "}", None, ["ImageId", "Phash"]):
+                found[entity["ImageId"]] = entity["Phash"]
+        return found

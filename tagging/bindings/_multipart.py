@@ -16,7 +16,9 @@ from ..services.errors import INVALID, TOO_LARGE, UNSUPPORTED, ServiceError
 from ..services.upload import IncomingFile
 
 EXTRA_PARTS = 16  # text fields allowed beside the files (metadata and a few others)
-MAX_FIELD_BYTES = 64 * 1024  # a single non-file field
+# A single non-file field. werkzeug also applies this to its read buffer (64 KiB
+# chunks), so it must stay well above that; metadata has its own, smaller limit.
+MAX_FIELD_BYTES = 1024 * 1024
 
 
 @dataclass
@@ -39,7 +41,10 @@ def parse_upload(body: bytes, content_type: str, filename_param: str | None, max
             _, form, files = parser.parse(io.BytesIO(body), mimetype, len(body), options)
         except RequestEntityTooLarge:
             raise ServiceError(
-                TOO_LARGE, "too_many_parts", f"at most {max_files} files (and a few fields) per request"
+                TOO_LARGE,
+                "too_many_parts",
+                f"at most {max_files} files and {EXTRA_PARTS} other fields per request, "
+                f"each non-file field at most {MAX_FIELD_BYTES} bytes",
             ) from None
         except ValueError as error:
             raise ServiceError(INVALID, "malformed_multipart", f"the multipart body is malformed: {error}") from None

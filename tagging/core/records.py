@@ -28,6 +28,7 @@ class ImageRecord:
     error: dict[str, str] | None = None
     has_thumbnail: bool = False
     sha256: str | None = None
+    phash: str | None = None
 
 
 @dataclass
@@ -48,5 +49,6 @@ class TagRequest:
 
     user_key: str
     image_id: str
+    force: bool = False  # re-tag even when already tagged (duplicate re-checks)
 
     VERSION = 1

@@ -11,6 +11,7 @@ from ..core.records import FAILED, QUEUED, TAGGED, ImageRecord
 from ..core.tags import Tag, is_tag_name, normalise_tag
 from ..logs import event
 from ..settings import Settings
+from .duplicates import DuplicateFinder
 from .errors import INVALID, NOT_FOUND, ServiceError
 from .paging import decode_token, encode_token, parse_limit
 from .views import image_detail, image_summary
@@ -103,6 +104,7 @@ class QueryService:
         if record.tags:
             self._storage.index.delete_rows(user_key, image_id, {t.name for t in record.tags})
         self._storage.blobs.delete_image_blobs(user_key, image_id)
+        DuplicateFinder(self._storage).forget(user_key, image_id, record.sha256, record.phash)
         try:
             self._storage.images.delete(user_key, image_id)
         except NotFound:

@@ -10,21 +10,21 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Sequence
 from urllib.parse import unquote
 
 from ..adapters import NotFound, Storage, decode_request
 from ..core import keys
-from ..core.analysis import Analysis, UndecodableImage, analyse
+from ..core.analysis import Analyser, UndecodableImage, analyse, default_analysers
 from ..core.records import FAILED, QUEUED, TAGGED, ImageRecord, TagRequest
+from ..core.tags import Tag, merge_tags
 from ..logs import event
 from ..settings import Settings
+from .duplicates import DuplicateFinder
 from .upload import now_iso
 from .views import index_summary
 
 log = logging.getLogger(__name__)
-
-Analyse = Callable[[bytes, int], Analysis]
 
 
 @dataclass
@@ -37,10 +37,11 @@ class Outcome:
 
 
 class TagService:
-    def __init__(self, settings: Settings, storage: Storage, analyser: Analyse = analyse) -> None:
+    def __init__(self, settings: Settings, storage: Storage, analysers: Sequence[Analyser] | None = None) -> None:
         self._settings = settings
         self._storage = storage
-        self._analyse = analyser
+        self._analysers = list(default_analysers(settings.store_gps) if analysers is None else analysers)
+        self._duplicates = DuplicateFinder(storage)
 
     def process(self, body: bytes, dequeue_count: int = 1) -> Outcome:
         """Tag the image a message names. Raises StorageError on transient failures."""
@@ -57,7 +58,7 @@ class TagService:
     def _tag(self, request: TagRequest) -> Outcome:
         user, image = request.user_key, request.image_id
         existing = self._storage.images.find(user, image)
-        if existing is not None and existing.status == TAGGED:
+        if existing is not None and existing.status == TAGGED and not request.force:
             return Outcome("skipped", image, "already tagged")
         try:
             data, metadata = self._storage.blobs.get_original(user, image)
@@ -69,16 +70,24 @@ class TagService:
             return Outcome(FAILED, image, "blob_missing")
         record = existing or self._record_from_blob(request, data, metadata)
         try:
-            analysis = self._analyse(data, self._settings.max_image_pixels)
+            analysis = analyse(data, self._settings.max_image_pixels, self._analysers)
         except UndecodableImage as error:
             self._fail(record, error.code, error.message)
             return Outcome(FAILED, image, error.code)
 
         self._storage.blobs.put_thumbnail(user, image, analysis.thumbnail)
+        duplicate = self._duplicates.check(user, image, analysis.sha256, analysis.phash)
+        if duplicate.original:
+            confidence = 1.0 if duplicate.kind == "exact" else round(1 - (duplicate.distance or 0) / 64, 3)
+            analysis.tags = merge_tags([*analysis.tags, Tag("duplicate", confidence, "duplicates")])
+            analysis.facts.update(
+                duplicate_of=duplicate.original, duplicate_kind=duplicate.kind, duplicate_distance=duplicate.distance
+            )
         previous = {t.name for t in record.tags}
         record.tags = analysis.tags
         record.facts = analysis.facts
         record.sha256 = analysis.sha256
+        record.phash = analysis.phash
         record.has_thumbnail = True
         record.tagged_at = now_iso()
         record.error = None
@@ -87,17 +96,26 @@ class TagService:
             user, image, analysis.tags, stale=previous - {t.name for t in analysis.tags}, summary=index_summary(record)
         )
         # Status last: "tagged" implies the index rows and thumbnail exist.
-        if existing is None:
-            self._storage.images.upsert(record)
-            return Outcome(TAGGED, image)
         try:
-            self._storage.images.replace_existing(record)
+            if existing is None:
+                self._storage.images.upsert(record)
+            else:
+                self._storage.images.replace_existing(record)
         except NotFound:
             # Deleted while we worked: remove what this run wrote, keep it deleted.
             self._storage.index.delete_rows(user, image, {t.name for t in analysis.tags})
             self._storage.blobs.delete_image_blobs(user, image)
+            self._duplicates.forget(user, image, analysis.sha256, analysis.phash)
             return Outcome("dropped", image, "deleted while tagging")
+        self._recheck_newer(user, duplicate.newer)
         return Outcome(TAGGED, image)
+
+    def _recheck_newer(self, user: str, newer: list[str]) -> None:
+        """Newer copies tagged before this image registered did not see it: re-tag them."""
+        for other in newer:
+            record = self._storage.images.find(user, other)
+            if record is not None and record.status == TAGGED and "duplicate_of" not in record.facts:
+                self._storage.queue.send(TagRequest(user, other, force=True))
 
     def mark_poisoned(self, body: bytes, dequeue_count: int | None = None) -> Outcome:
         """A message that exhausted its retries: its image, if still pending, fails."""

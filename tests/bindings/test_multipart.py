@@ -33,3 +33,17 @@ def test_thousands_of_parts_are_refused():
     with pytest.raises(ServiceError) as error:
         parse_upload(body, ctype, None, max_files=100)
     assert error.value.code == "too_many_parts" and error.value.kind == "too_large"
+
+
+def test_large_files_are_not_mistaken_for_large_fields():
+    data = bytes(range(256)) * 4096  # 1 MiB
+    body, ctype = multipart([("f", "big.png", data, "image/png")], {"metadata": "{}"})
+    parsed = parse_upload(body, ctype, None, max_files=1)
+    assert parsed.files[0].data == data
+
+
+def test_oversized_text_field_is_refused():
+    body, ctype = multipart([("f", "a.png", b"x", "image/png")], {"metadata": "x" * (2 * 1024 * 1024)})
+    with pytest.raises(ServiceError) as error:
+        parse_upload(body, ctype, None, max_files=10)
+    assert error.value.kind == "too_large"

@@ -32,3 +32,70 @@ def with_orientation(orientation: int, size: tuple[int, int] = (60, 30)) -> byte
     out = io.BytesIO()
     image.save(out, "JPEG", exif=exif)
     return out.getvalue()
+
+
+def with_exif(gps: tuple[float, float] | None = (52.5, -13.25), size: tuple[int, int] = (80, 60)) -> bytes:
+    """A JPEG with camera EXIF (Canon EOS R5, 2024-05-01 12:30:00) and optional GPS (lat, lon)."""
+    from PIL import ExifTags
+
+    image = Image.new("RGB", size, (90, 140, 60))
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "Canon"
+    exif[ExifTags.Base.Model] = "Canon EOS R5"
+    details = exif.get_ifd(ExifTags.IFD.Exif)
+    details[ExifTags.Base.DateTimeOriginal] = "2024:05:01 12:30:00"
+    details[ExifTags.Base.LensModel] = "RF24-105mm F4 L IS USM"
+    if gps:
+        lat, lon = gps
+        info = exif.get_ifd(ExifTags.IFD.GPSInfo)
+
+        def dms(value: float) -> tuple[float, float, float]:
+            value = abs(value)
+            d = int(value)
+            m = int((value - d) * 60)
+            return (float(d), float(m), round((value - d - m / 60) * 3600, 4))
+
+        info[ExifTags.GPS.GPSLatitudeRef] = "N" if lat >= 0 else "S"
+        info[ExifTags.GPS.GPSLatitude] = dms(lat)
+        info[ExifTags.GPS.GPSLongitudeRef] = "E" if lon >= 0 else "W"
+        info[ExifTags.GPS.GPSLongitude] = dms(lon)
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif)
+    return out.getvalue()
+
+
+def animated_gif(frames: int = 3, size: tuple[int, int] = (40, 40)) -> bytes:
+    shots = [Image.new("RGB", size, (i * 60 % 256, 100, 200)) for i in range(frames)]
+    out = io.BytesIO()
+    shots[0].save(out, "GIF", save_all=True, append_images=shots[1:], duration=100, loop=0)
+    return out.getvalue()
+
+
+def photo_like(size: tuple[int, int] = (1200, 900), seed: int = 1, quality: int = 90) -> bytes:
+    """A JPEG with photo-like structure (smooth gradients plus noise), deterministic per seed."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    w, h = size
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    base = np.stack(
+        [
+            128 + 100 * np.sin(x / w * rng.uniform(2, 6) + rng.uniform(0, 3)),
+            128 + 100 * np.cos(y / h * rng.uniform(2, 6) + rng.uniform(0, 3)),
+            128 + 80 * np.sin((x + y) / (w + h) * rng.uniform(3, 8)),
+        ],
+        axis=2,
+    )
+    noisy = np.clip(base + rng.normal(0, 12, base.shape), 0, 255).astype("uint8")
+    out = io.BytesIO()
+    Image.fromarray(noisy, "RGB").save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
+def reencoded(data: bytes, scale: float = 0.5, quality: int = 70, fmt: str = "JPEG") -> bytes:
+    """The same picture resized and recompressed (a near duplicate)."""
+    image = Image.open(io.BytesIO(data)).convert("RGB")
+    image = image.resize((max(1, int(image.width * scale)), max(1, int(image.height * scale))), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    image.save(out, fmt, quality=quality)
+    return out.getvalue()

@@ -12,7 +12,10 @@ import math
 import warnings
 from dataclasses import dataclass, field
 
+import pillow_heif
 from PIL import Image, UnidentifiedImageError
+
+pillow_heif.register_heif_opener()  # HEIC/HEIF from phones; AVIF is built into Pillow
 
 # Pillow format names accepted by the product, mapped to their MIME types.
 SUPPORTED_FORMATS: dict[str, str] = {
@@ -22,6 +25,8 @@ SUPPORTED_FORMATS: dict[str, str] = {
     "WEBP": "image/webp",
     "BMP": "image/bmp",
     "TIFF": "image/tiff",
+    "HEIF": "image/heic",
+    "AVIF": "image/avif",
 }
 WORKING_MIN_SIDE = 320  # px: covers the 256 px thumbnail and the 224 px model crop
 WORKING_MAX_SIDE = 640  # px: caps the work of every analyser
@@ -45,7 +50,8 @@ class UndecodableImage(Exception):
 class DecodedImage:
     """An image decoded once.
 
-    ``width``/``height``: full-size pixels after EXIF orientation. ``working``: RGB,
+    ``width``/``height``: full-size pixels after EXIF orientation. ``has_alpha``: some
+    pixel is at least partly transparent (an opaque alpha channel does not count). ``working``: RGB,
     oriented, alpha flattened onto white, shorter side >= WORKING_MIN_SIDE where the
     source is that large, longer side <= WORKING_MAX_SIDE.
     """
@@ -101,13 +107,14 @@ def sniff_format(data: bytes, max_pixels: int) -> tuple[str, str, int, int]:
         return image.format, SUPPORTED_FORMATS[image.format], image.size[0], image.size[1]
 
 
-def _flatten(image: Image.Image) -> Image.Image:
-    """RGB with any transparency composited onto white."""
-    if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
+def _flatten(image: Image.Image) -> tuple[Image.Image, bool]:
+    """(RGB with any transparency composited onto white, whether any pixel is see-through)."""
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
         rgba = image.convert("RGBA")
+        transparent = rgba.getchannel("A").getextrema()[0] < 255
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
-    return image.convert("RGB")
+        return Image.alpha_composite(background, rgba).convert("RGB"), transparent
+    return image.convert("RGB"), False
 
 
 def decode(data: bytes, max_pixels: int) -> DecodedImage:
@@ -127,7 +134,6 @@ def decode(data: bytes, max_pixels: int) -> DecodedImage:
         width, height = image.size
         if orientation in (5, 6, 7, 8):
             width, height = height, width
-        has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
         mode = image.mode
         if fmt == "JPEG":
             scale = WORKING_MIN_SIDE / min(image.size)
@@ -137,7 +143,7 @@ def decode(data: bytes, max_pixels: int) -> DecodedImage:
         factor = int(min(image.size) // WORKING_MIN_SIDE)
         if factor >= 2:
             image = image.reduce(factor)
-        working = _flatten(image)
+        working, has_alpha = _flatten(image)
         if orientation != 1:
             working = _apply_orientation(working, orientation)
         if max(working.size) > WORKING_MAX_SIDE:

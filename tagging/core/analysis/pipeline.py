@@ -1,15 +1,17 @@
 """Run the analysers over one decoded image."""
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Protocol, Sequence
 
 from ..tags import Contribution, Tag, merge_tags
 from .colour import ColourAnalyser
 from .decode import DecodedImage, decode
+from .exif import ExifAnalyser
 from .facts import FactsAnalyser
+from .fingerprint import content_hash, perceptual_hash
 from .thumbnail import make_thumbnail
+from .traits import TraitsAnalyser
 
 
 class Analyser(Protocol):
@@ -22,18 +24,20 @@ class Analyser(Protocol):
 
 @dataclass
 class Analysis:
-    """The result of analysing one image: merged tags, facts, a JPEG thumbnail."""
+    """The result of analysing one image: merged tags, facts, a JPEG thumbnail and
+    fingerprints (SHA-256 of the bytes, 64-bit pHash as hex)."""
 
     tags: list[Tag]
     facts: dict[str, Any]
     thumbnail: bytes
     sha256: str
+    phash: str
     sources: list[str] = field(default_factory=list)
 
 
-def default_analysers() -> list[Analyser]:
+def default_analysers(store_gps: bool = False) -> list[Analyser]:
     """The analysers every image goes through, cheapest first."""
-    return [FactsAnalyser(), ColourAnalyser()]
+    return [FactsAnalyser(), ExifAnalyser(store_gps), TraitsAnalyser(), ColourAnalyser()]
 
 
 def analyse(data: bytes, max_pixels: int, analysers: Sequence[Analyser] | None = None) -> Analysis:
@@ -50,6 +54,7 @@ def analyse(data: bytes, max_pixels: int, analysers: Sequence[Analyser] | None =
         tags=merge_tags(tags),
         facts=facts,
         thumbnail=make_thumbnail(decoded.working),
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=content_hash(data),
+        phash=perceptual_hash(decoded.working),
         sources=[a.name for a in used],
     )

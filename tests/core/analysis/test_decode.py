@@ -15,7 +15,7 @@ BIG = 10**9
 @pytest.mark.parametrize(
     ("fmt", "mime"),
     [("JPEG", "image/jpeg"), ("PNG", "image/png"), ("GIF", "image/gif"), ("WEBP", "image/webp"),
-     ("BMP", "image/bmp"), ("TIFF", "image/tiff")],
+     ("BMP", "image/bmp"), ("TIFF", "image/tiff"), ("HEIF", "image/heic"), ("AVIF", "image/avif")],
 )  # fmt: skip
 def test_every_accepted_format_is_recognised_from_bytes(fmt, mime):
     data = images.solid(fmt=fmt, size=(40, 30))
