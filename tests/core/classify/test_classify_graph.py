@@ -1,0 +1,116 @@
+"""The ONNX graph: structure, checker, and agreement with an independent PyTorch run
+(tests/fixtures/classifier_reference.json, written by tools/make_classifier_reference.py)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from PIL import Image
+
+from tagging.core.classify import get_classifier, prepare_image
+from tagging.core.classify.graph import (
+    INPUT_NAME,
+    OUTPUT_NAME,
+    block_specs,
+    build_model,
+    fold_batchnorm,
+    same_pads,
+)
+from tagging.core.classify.model import softmax
+from tagging.core.classify.weights import WEIGHTS_SHA256, load_state_dict
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+REFERENCE = json.loads((FIXTURES / "classifier_reference.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def state() -> dict[str, np.ndarray]:
+    return load_state_dict()
+
+
+@pytest.fixture(scope="module")
+def model(state: dict[str, np.ndarray]) -> onnx.ModelProto:
+    return build_model(state, check=False)
+
+
+def test_graph_passes_the_onnx_checker(model: onnx.ModelProto) -> None:
+    onnx.checker.check_model(model, full_check=True)
+    inferred = onnx.shape_inference.infer_shapes(model, strict_mode=True)
+    (out,) = inferred.graph.output
+    assert out.name == OUTPUT_NAME
+    assert [d.dim_value or d.dim_param for d in out.type.tensor_type.shape.dim] == ["N", 1000]
+    (inp,) = model.graph.input
+    assert inp.name == INPUT_NAME
+
+
+def test_graph_structure(model: onnx.ModelProto) -> None:
+    ops = [node.op_type for node in model.graph.node]
+    assert "BatchNormalization" not in ops  # folded
+    assert ops.count("Conv") == 1 + 15 * 3 + 2 + 1  # stem, 15 expanded blocks, block 0, head
+    assert ops.count("Add") == 9  # residual blocks
+    assert ops.count("Clip") == 1 + 15 * 2 + 1 + 1
+    assert ops[-3:] == ["GlobalAveragePool", "Flatten", "Gemm"]
+    for node in model.graph.node:
+        if node.op_type == "Clip":
+            bounds = {i.name: onnx.numpy_helper.to_array(i) for i in model.graph.initializer if i.name in node.input}
+            assert sorted(float(v) for v in bounds.values()) == [0.0, 6.0]
+
+
+@pytest.mark.parametrize(
+    ("size", "kernel", "stride", "expected"),
+    [
+        (224, 3, 2, (0, 1, 112)),  # TF puts the odd pixel after
+        (112, 3, 1, (1, 1, 112)),
+        (112, 3, 2, (0, 1, 56)),
+        (56, 5, 2, (1, 2, 28)),
+        (14, 5, 1, (2, 2, 14)),
+        (7, 1, 1, (0, 0, 7)),
+    ],
+)
+def test_same_padding(size: int, kernel: int, stride: int, expected: tuple[int, int, int]) -> None:
+    assert same_pads(size, kernel, stride) == expected
+
+
+def test_block_layout(state: dict[str, np.ndarray]) -> None:
+    specs = block_specs(state)
+    assert [s.stride for s in specs] == [1, 2, 1, 2, 1, 2, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1]
+    assert [s.kernel for s in specs] == [3, 3, 3, 5, 5, 3, 3, 3, 5, 5, 5, 5, 5, 5, 5, 3]
+    assert [s.index for s in specs if s.residual] == [2, 4, 6, 7, 9, 10, 12, 13, 14]
+    assert not specs[0].has_expand and all(s.has_expand for s in specs[1:])
+
+
+def test_batchnorm_folding_is_exact_enough(state: dict[str, np.ndarray]) -> None:
+    rng = np.random.default_rng(0)
+    weight = state["_blocks.1._expand_conv.weight"][:, :, 0, 0]  # 1x1 conv: a matrix
+    x = rng.normal(size=(weight.shape[1], 64)).astype(np.float64)
+    bn = {
+        k: state[f"_blocks.1._bn0.{k}"].astype(np.float64)[:, None]
+        for k in ("weight", "bias", "running_mean", "running_var")
+    }
+    expected = (weight @ x - bn["running_mean"]) / np.sqrt(bn["running_var"] + 1e-3) * bn["weight"] + bn["bias"]
+    folded_w, folded_b = fold_batchnorm(state["_blocks.1._expand_conv.weight"], state, "_blocks.1._bn0")
+    got = folded_w[:, :, 0, 0].astype(np.float64) @ x + folded_b[:, None]
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_reference_was_made_from_the_pinned_weights() -> None:
+    assert REFERENCE["weights_sha256"] == WEIGHTS_SHA256
+    assert len(REFERENCE["photos"]) >= 7
+
+
+@pytest.mark.parametrize("photo", sorted(REFERENCE["photos"]))
+def test_onnxruntime_matches_pytorch_reference(photo: str) -> None:
+    expected = REFERENCE["photos"][photo]
+    classifier = get_classifier()
+    logits = classifier.logits(prepare_image(Image.open(FIXTURES / "photos" / photo)))[0]
+    probabilities = softmax(logits)
+
+    top5 = [int(i) for i in np.argsort(-probabilities)[:5]]
+    assert top5[0] == expected["top5"][0]["index"]
+    for entry in expected["top5"]:
+        assert probabilities[entry["index"]] == pytest.approx(entry["probability"], abs=1e-3)
+    for entry in expected["logits_float64_top5"]:
+        assert float(logits[entry["index"]]) == pytest.approx(entry["logit"], abs=1e-3)
