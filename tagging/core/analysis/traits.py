@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image
 
 from ..tags import Contribution, Tag
 from .decode import DecodedImage
 
-SAMPLE_SIDE = 256  # px: sharpness and chroma are measured at this size
 MONOCHROME_CHROMA = 6.0  # mean (max - min) of RGB, 0..255, at or below which an image is greyscale
 
 
@@ -28,12 +26,11 @@ class TraitsAnalyser:
     name = "traits"
 
     def analyse(self, image: DecodedImage) -> Contribution:
-        sample = image.working
-        if max(sample.size) > SAMPLE_SIDE:
-            sample = sample.copy()
-            sample.thumbnail((SAMPLE_SIDE, SAMPLE_SIDE), Image.Resampling.BILINEAR)
-        rgb = np.asarray(sample, dtype=np.int16)
-        chroma = float((rgb.max(axis=2) - rgb.min(axis=2)).mean())
+        sample = image.preview
+        rgb = np.asarray(sample)
+        red, green, blue = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+        # Per-channel maximum/minimum: numpy reduces a 3-wide last axis ~20x slower.
+        chroma = float((np.maximum(np.maximum(red, green), blue) - np.minimum(np.minimum(red, green), blue)).mean())
         sharpness = laplacian_variance(np.asarray(sample.convert("L"), dtype=np.float32))
         greyscale = chroma <= MONOCHROME_CHROMA
         tags = []
