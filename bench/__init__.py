@@ -1,0 +1,1 @@
+"""`make bench`: tagging speed against its decode bound, and end-to-end throughput."""

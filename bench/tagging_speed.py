@@ -1,0 +1,75 @@
+"""Per-image tagging cost on one thread, next to what bounds it.
+
+Paths, each timed on the same bytes in the same run (median of ``repeats``):
+- ``tagging``: the product's whole analysis (one draft decode, every analyser,
+  thumbnail, fingerprints, classifier);
+- ``decode_bound``: Pillow draft decode + bicubic resize to the 224 px model input;
+- ``model``: the classifier network alone on a prepared input;
+- ``naive``: full decode + resize to 224 + the same model.
+"""
+from __future__ import annotations
+
+import io
+import math
+import statistics
+import time
+from typing import Callable
+
+from PIL import Image
+
+from tagging.core.analysis import analyse, default_analysers
+from tagging.core.classify import get_classifier, prepare_image
+
+MODEL_SIDE = 224
+
+
+def _timed(work: Callable[[], object], repeats: int) -> float:
+    samples = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        work()
+        samples.append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples)
+
+
+def decode_bound(data: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(data))
+    if image.format == "JPEG":
+        scale = MODEL_SIDE / min(image.size)
+        if scale < 1:
+            image.draft("RGB", (math.ceil(image.width * scale), math.ceil(image.height * scale)))
+    return image.convert("RGB").resize((MODEL_SIDE, MODEL_SIDE), Image.Resampling.BICUBIC)
+
+
+def naive(data: bytes) -> None:
+    image = Image.open(io.BytesIO(data)).convert("RGB").resize((MODEL_SIDE, MODEL_SIDE), Image.Resampling.BICUBIC)
+    get_classifier().logits(prepare_image(image))
+
+
+def measure(photos: dict[str, bytes], repeats: int = 5) -> dict[str, dict[str, float]]:
+    """{file name: {path: median ms}} for every photo."""
+    analysers = default_analysers()
+    classifier = get_classifier()
+    analyse(next(iter(photos.values())), 10**9, analysers)  # warm: build the model once
+    results = {}
+    for name, data in photos.items():
+        prepared = prepare_image(decode_bound(data))
+        results[name] = {
+            "tagging": _timed(lambda: analyse(data, 10**9, analysers), repeats),
+            "decode_bound": _timed(lambda: decode_bound(data), repeats),
+            "model": _timed(lambda: classifier.logits(prepared), repeats),
+            "naive": _timed(lambda: naive(data), max(2, repeats // 2)),
+            "bytes": len(data),
+        }
+    return results
+
+
+def summarise(results: dict[str, dict[str, float]]) -> dict[str, float]:
+    """Medians over images per path, and the target ratios."""
+    paths = ("tagging", "decode_bound", "model", "naive")
+    summary = {f"{p}_ms": round(statistics.median(r[p] for r in results.values()), 2) for p in paths}
+    bound = summary["decode_bound_ms"] + summary["model_ms"]
+    summary["tagging_over_bound"] = round(summary["tagging_ms"] / bound, 3)
+    summary["naive_over_tagging"] = round(summary["naive_ms"] / summary["tagging_ms"], 2)
+    summary["tagging_images_per_s"] = round(1000 / summary["tagging_ms"], 2)
+    return summary
