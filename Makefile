@@ -26,5 +26,8 @@ start: install
 test: install
 	$(PY) -m pytest
 
+bench: install
+	$(PY) -m bench
+
 clean:
 	rm -rf $(VENV) node_modules .azurite .pytest_cache

@@ -1,0 +1,138 @@
+"""End-to-end figures through the runner and Azurite.
+
+- throughput: ``images`` 12 MP JPEGs uploaded by 4 concurrent clients (batches of 4),
+  from the first upload until the last image is ``tagged``; with 1 and 2 workers;
+- latency: one image at a time on an idle app, upload -> ``tagged`` (p50, p99).
+"""
+from __future__ import annotations
+
+import json
+import secrets
+import statistics
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+
+from tagging.local.azurite import PROJECT_ROOT, Azurite
+from tagging.local.runner_process import RunnerProcess, runner_env
+
+UPLOAD_CLIENTS = 4
+FILES_PER_REQUEST = 4
+POLL_SECONDS = 0.1
+
+
+def _multipart(files: list[tuple[str, bytes]]) -> dict:
+    return {"files": [(f"f{i}", (name, data, "image/jpeg")) for i, (name, data) in enumerate(files)]}
+
+
+def _wait_all_done(session: requests.Session, base: str, batch_ids: list[str], timeout: float = 600) -> dict[str, int]:
+    deadline = time.monotonic() + timeout
+    pending = set(batch_ids)
+    counts = {"tagged": 0, "failed": 0}
+    while pending and time.monotonic() < deadline:
+        for batch_id in list(pending):
+            body = session.get(f"{base}/api/batches/{batch_id}", timeout=30).json()
+            if body["done"]:
+                pending.discard(batch_id)
+                counts["tagged"] += body["tagged"]
+                counts["failed"] += body["failed"]
+        if pending:
+            time.sleep(POLL_SECONDS)
+    if pending:
+        raise TimeoutError(f"{len(pending)} batches not done within {timeout} s")
+    return counts
+
+
+def throughput(base: str, photos: list[tuple[str, bytes]], images: int) -> dict[str, float]:
+    chunks = [
+        [photos[(start + i) % len(photos)] for i in range(min(FILES_PER_REQUEST, images - start))]
+        for start in range(0, images, FILES_PER_REQUEST)
+    ]
+    session = requests.Session()
+    started = time.perf_counter()
+
+    def post(chunk: list[tuple[str, bytes]]) -> str:
+        response = session.post(f"{base}/api/images", **_multipart(chunk), timeout=120)
+        response.raise_for_status()
+        return response.json()["batch_id"]
+
+    with ThreadPoolExecutor(UPLOAD_CLIENTS) as pool:
+        batch_ids = list(pool.map(post, chunks))
+    uploaded = time.perf_counter() - started
+    counts = _wait_all_done(session, base, batch_ids)
+    elapsed = time.perf_counter() - started
+    return {
+        "images": images,
+        "uploaded_s": round(uploaded, 2),
+        "elapsed_s": round(elapsed, 2),
+        "images_per_s": round(images / elapsed, 2),
+        "tagged": counts["tagged"],
+        "failed": counts["failed"],
+    }
+
+
+def latency(base: str, photos: list[tuple[str, bytes]], samples: int) -> dict[str, float]:
+    session = requests.Session()
+    times = []
+    for i in range(samples):
+        name, data = photos[i % len(photos)]
+        time.sleep(0.3 + secrets.randbelow(400) / 1000)  # let the queue poller go idle
+        started = time.perf_counter()
+        response = session.post(
+            f"{base}/api/images", params={"filename": name}, data=data, headers={"Content-Type": "image/jpeg"}, timeout=60
+        )
+        response.raise_for_status()
+        image_id = response.json()["images"][0]["id"]
+        while session.get(f"{base}/api/images/{image_id}", timeout=30).json()["status"] == "queued":
+            time.sleep(0.02)
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return {
+        "samples": samples,
+        "p50_ms": round(statistics.median(times), 1),
+        "p99_ms": round(times[min(len(times) - 1, int(round(0.99 * (len(times) - 1))))], 1),
+        "max_ms": round(times[-1], 1),
+    }
+
+
+def run(photos: dict[str, bytes], images: int = 48, latency_samples: int = 20) -> dict:
+    """Throughput with 1 and 2 workers, then idle latency with 1 worker."""
+    items = list(photos.items())
+    results: dict = {}
+    with tempfile.TemporaryDirectory(prefix="tagging-bench-") as scratch:
+        azurite = Azurite.start(log_file=Path(scratch) / "azurite.log")
+        try:
+            for workers in (1, 2):
+                suffix = uuid.uuid4().hex[:8]
+                env = runner_env(
+                    azurite.connection_string,
+                    TAGGING_DEFAULT_USER="bench",
+                    TAGGING_QUEUE=f"bench-{suffix}",
+                    TAGGING_IMAGES_TABLE=f"Images{suffix}",
+                    TAGGING_TAG_INDEX_TABLE=f"TagIndex{suffix}",
+                    TAGGING_FINGERPRINTS_TABLE=f"Fingerprints{suffix}",
+                    TAGGING_BATCHES_TABLE=f"Batches{suffix}",
+                )
+                runner = RunnerProcess(PROJECT_ROOT, env, ["--workers", str(workers)], Path(scratch) / f"runner-{workers}.log")
+                runner.start()
+                try:
+                    # Warm every worker's classifier before timing.
+                    throughput(runner.base, items, 2 * workers)
+                    results[f"workers_{workers}"] = throughput(runner.base, items, images)
+                    if workers == 1:
+                        results["latency_idle"] = latency(runner.base, items, latency_samples)
+                finally:
+                    runner.ensure_stopped()
+        finally:
+            azurite.stop()
+    return results
+
+
+if __name__ == "__main__":
+    from bench.photos import phone_photos
+
+    print(json.dumps(run(phone_photos(4), images=8, latency_samples=3), indent=2))
