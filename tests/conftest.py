@@ -34,6 +34,8 @@ def app_env(azurite):
             "TAGGING_QUEUE": QUEUE,
             "TAGGING_MAX_FILES": "10",
             "TAGGING_MAX_FILE_BYTES": str(2 * 1024 * 1024),
+            "TAGGING_MAX_REQUEST_BYTES": str(6 * 1024 * 1024),
+            "TAGGING_MAX_IMAGE_PIXELS": str(50_000_000),
         }
     )
     os.environ.pop("TAGGING_DEFAULT_USER", None)

@@ -169,8 +169,8 @@ class UploadService:
         codes = {r["error"]["code"] for r in rejected}
         first = rejected[0]["error"]
         message = first["message"] if len(rejected) == 1 else f"none of the {len(rejected)} files is an acceptable image"
-        if codes == {"file_too_large"}:
-            return ServiceError(TOO_LARGE, "file_too_large", message)
+        if codes <= {"file_too_large", "image_too_large"}:
+            return ServiceError(TOO_LARGE, first["code"] if len(codes) == 1 else "file_too_large", message)
         if codes == {"unsupported_format"}:
             return ServiceError(UNSUPPORTED, "unsupported_format", message)
         return ServiceError(INVALID, first["code"] if len(codes) == 1 else "no_acceptable_files", message)
