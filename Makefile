@@ -29,5 +29,8 @@ test: install
 bench: install
 	$(PY) -m bench
 
+load: install
+	$(PY) -m bench.load
+
 clean:
 	rm -rf $(VENV) node_modules .azurite .pytest_cache

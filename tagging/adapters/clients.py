@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from azure.data.tables import TableServiceClient
-from azure.storage.blob import BlobServiceClient, ExponentialRetry as BlobRetry
-from azure.storage.queue import ExponentialRetry as QueueRetry, QueueServiceClient
+from azure.storage.blob import BlobServiceClient, LinearRetry as BlobRetry
+from azure.storage.queue import LinearRetry as QueueRetry, QueueServiceClient
 
 from ..settings import Settings
 
@@ -39,8 +39,8 @@ def get_clients(settings: Settings) -> Clients:
     """Service clients for ``settings`` (cached: one set per process and settings)."""
     with _lock:
         timeouts = _timeouts(settings)
-        # Storage's own ExponentialRetry starts at 15 s; keep the first retry sub-second.
-        storage_retry = {"initial_backoff": 1, "increment_base": 2, "retry_total": RETRY_TOTAL, "random_jitter_range": 1}
+        # Storage's default ExponentialRetry waits 15 s, then 18 s; retry twice ~0.5 s apart.
+        storage_retry = {"backoff": 0.5, "retry_total": RETRY_TOTAL, "random_jitter_range": 0.2}
         return Clients(
             blob=BlobServiceClient.from_connection_string(
                 settings.storage_connection, retry_policy=BlobRetry(**storage_retry), **timeouts

@@ -1,0 +1,55 @@
+"""Fault tests: a private, persisted Azurite (so it can be stopped and restarted)
+and the real app served by runner processes over real HTTP."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+import requests
+
+from tagging.local.azurite import PROJECT_ROOT, Azurite
+from tagging.local.runner_process import RunnerProcess, runner_env
+
+USER = "faults"
+
+
+@pytest.fixture(scope="module")
+def storage_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("azurite-faults")
+
+
+@pytest.fixture(scope="module")
+def faulty_azurite(storage_dir) -> Iterator[Azurite]:
+    instance = Azurite.start(location=storage_dir / "data", log_file=storage_dir / "azurite.log")
+    yield instance
+    instance.stop()
+
+
+@pytest.fixture
+def serve(faulty_azurite, tmp_path) -> Iterator[Callable[..., RunnerProcess]]:
+    """Factory: serve(*args, **settings) starts the real app in a runner against the
+    fault Azurite; every runner is stopped after the test."""
+    started: list[RunnerProcess] = []
+
+    def start(*args: str, port: int | None = None, **settings: str) -> RunnerProcess:
+        env = runner_env(faulty_azurite.connection_string, TAGGING_DEFAULT_USER=USER, **settings)
+        runner = RunnerProcess(PROJECT_ROOT, env, list(args), tmp_path / f"runner-{len(started)}.log", port=port)
+        started.append(runner)
+        return runner.start()
+
+    yield start
+    for runner in started:
+        runner.ensure_stopped()
+
+
+def all_images(base: str, session: requests.Session | None = None) -> dict[str, dict]:
+    http = session or requests
+    images, token = {}, None
+    while True:
+        params = {"limit": "100"} | ({"continuation": token} if token else {})
+        page = http.get(f"{base}/api/images", params=params, timeout=60).json()
+        images.update((i["id"], i) for i in page["images"])
+        token = page["continuation"]
+        if not token:
+            return images
