@@ -1,0 +1,39 @@
+"""Console logging for the runner, with levels from host.json ``logging.logLevel``.
+
+``Function`` sets the level of the app's own loggers (the host's category for user
+logs), ``Azure.Core`` the Azure SDK's, ``default`` everything else; the runner's
+own lines (one per invocation, start and stop) are always at INFO. aiohttp's
+access log is off: the invocation line replaces it and never shows query strings.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+
+_LEVELS = {
+    "trace": logging.DEBUG,
+    "debug": logging.DEBUG,
+    "information": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+    "critical": logging.CRITICAL,
+    "none": logging.CRITICAL + 10,
+}
+
+
+def level(name: str | None, default: int) -> int:
+    return _LEVELS.get((name or "").strip().lower(), default)
+
+
+def configure(log_levels: dict[str, str], worker: int | None = None) -> None:
+    """Log to stderr; ``worker`` (with ``--workers N``) tags each line."""
+    levels = {k.lower(): v for k, v in log_levels.items()}
+    tag = f" [w{worker}]" if worker is not None else ""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(f"%(asctime)s %(levelname)s{tag} %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level(levels.get("function"), logging.INFO))
+    logging.getLogger("azure").setLevel(level(levels.get("azure.core"), logging.WARNING))
+    logging.getLogger("aiohttp.access").disabled = True
+    logging.getLogger("tagging.runner").setLevel(logging.INFO)

@@ -1,0 +1,109 @@
+"""``make start`` (python -m tagging.local.start): Azurite + the app, ready, Ctrl-C, restart.
+
+Needs the default Azurite ports 10000-10002 free (skipped otherwise, e.g. while a
+developer's `make start` runs); the app gets a free port and the data a temporary folder.
+"""
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tagging.local.azurite import DEFAULT_PORTS, free_port, port_open
+
+from .conftest import ROOT, wait_until
+
+pytestmark = pytest.mark.e2e
+PHOTO = ROOT / "tests" / "fixtures" / "photos" / "rocket.jpg"
+
+
+class Start:
+    """One ``python -m tagging.local.start`` in its own process group, output collected."""
+
+    def __init__(self, port: int, data_dir: Path) -> None:
+        settings = ("TAGGING_", "AzureWebJobs", "AzureFunctionsJobHost")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(settings)}
+        env["AzureWebJobsStorage"] = "UseDevelopmentStorage=true"  # wins over a developer's local.settings.json
+        env["PYTHONUNBUFFERED"] = "1"
+        command = [sys.executable, "-m", "tagging.local.start", "--port", str(port), "--data-dir", str(data_dir)]
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        text=True, start_new_session=True)  # fmt: skip
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.output: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.output.append(line)
+            self.lines.put(line)
+
+    def wait_for(self, text: str, timeout: float = 30) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.1)
+            except queue.Empty:
+                if self.process.poll() is not None:
+                    break
+                continue
+            if text in line:
+                return line
+        raise AssertionError(f"{text!r} not printed:\n{''.join(self.output)}")
+
+    def ctrl_c(self, timeout: float = 30) -> int:
+        """SIGINT to the whole process group, as a terminal's Ctrl-C does."""
+        os.killpg(self.process.pid, signal.SIGINT)
+        return self.process.wait(timeout)
+
+    def ensure_stopped(self) -> None:
+        """Ctrl-C (so Azurite is stopped too), SIGKILL as a last resort."""
+        if self.process.poll() is None:
+            try:
+                self.ctrl_c(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+
+
+@pytest.mark.skipif(shutil.which("func") is not None, reason="Core Tools is installed: make start would use it")
+def test_make_start_serves_the_app_stops_on_ctrl_c_and_keeps_data(tmp_path):
+    if any(port_open(port) for port in DEFAULT_PORTS):
+        pytest.skip("ports 10000-10002 are in use (a developer's Azurite?)")
+    port = free_port()
+    data_dir = tmp_path / "azurite"
+    headers = {"X-MS-CLIENT-PRINCIPAL-ID": "start-test"}
+
+    first = Start(port, data_dir)
+    try:
+        assert f"http://127.0.0.1:{port}/api" in first.wait_for("Ready in")
+        assert f"http://127.0.0.1:{port}/api/images" in first.wait_for("curl -F file=@")
+        with PHOTO.open("rb") as photo:
+            uploaded = requests.post(f"http://127.0.0.1:{port}/api/images", headers=headers,
+                                     files={"file": ("rocket.jpg", photo, "image/jpeg")}, timeout=30)  # fmt: skip
+        image_id = uploaded.json()["images"][0]["id"]
+        wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/api/images/{image_id}", headers=headers,
+                                        timeout=10).json()["status"] == "tagged", timeout=30)  # fmt: skip
+        assert first.ctrl_c() == 0
+    finally:
+        first.ensure_stopped()
+    assert "Stopped." in "".join(first.output)
+    assert not port_open(port) and not any(port_open(p) for p in DEFAULT_PORTS)
+
+    second = Start(port, data_dir)
+    try:
+        second.wait_for("Ready in")
+        listed = requests.get(f"http://127.0.0.1:{port}/api/images", headers=headers, timeout=10).json()
+        assert [(i["id"], i["status"]) for i in listed["images"]] == [(image_id, "tagged")]
+        assert second.ctrl_c() == 0
+    finally:
+        second.ensure_stopped()
