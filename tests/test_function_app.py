@@ -5,7 +5,7 @@ import azure.functions as func
 def test_indexed_function_names(functions):
     assert set(functions) == {
         "upload_images", "list_images", "get_image", "delete_image", "get_batch", "list_tags", "health",
-        "tag_image", "tag_image_poison",
+        "tag_image", "tag_image_poison", "ui_page", "ui_asset",
     }  # fmt: skip
 
 
@@ -21,8 +21,11 @@ def test_http_routes_methods_and_auth(functions):
     assert routes["delete_image"][:2] == ("images/{id}", ("DELETE",))
     assert routes["get_batch"][:2] == ("batches/{id}", ("GET",))
     assert routes["list_tags"][:2] == ("tags", ("GET",))
-    assert routes["health"][2] == func.AuthLevel.ANONYMOUS
-    assert all(auth == func.AuthLevel.FUNCTION for name, (_, _, auth) in routes.items() if name != "health")
+    assert routes["ui_page"][:2] == ("ui", ("GET",))
+    assert routes["ui_asset"][:2] == ("ui/{*path}", ("GET",))
+    anonymous = {"health", "ui_page", "ui_asset"}  # the page holds no data; its API calls carry the key
+    assert all(routes[name][2] == func.AuthLevel.ANONYMOUS for name in anonymous)
+    assert all(auth == func.AuthLevel.FUNCTION for name, (_, _, auth) in routes.items() if name not in anonymous)
 
 
 def test_queue_triggers_use_setting_expressions(functions):

@@ -1,0 +1,148 @@
+"""Command-line arguments. Global options work before or after the command."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+DEFAULT_URL = "http://127.0.0.1:7071"
+MAX_METADATA_BYTES = 8 * 1024
+
+EPILOG = """\
+environment: TAGGING_URL, TAGGING_KEY and TAGGING_USER give defaults for --url, --key, --user.
+exit codes: 0 ok; 1 some files rejected or failed (or not found); 2 usage or connection errors.
+examples:
+  tagging upload ~/Pictures/trip --metadata '{"album": "trip"}' --wait
+  tagging search cat
+  tagging show 8204726335896u3o4bq-000
+"""
+
+
+class UsageError(Exception):
+    """Bad arguments found after parsing (exit code 2)."""
+
+
+def _global_options(parser: argparse.ArgumentParser) -> None:
+    # SUPPRESS: a value given before the command is not reset by the subparser.
+    group = parser.add_argument_group("connection and output")
+    group.add_argument("--url", default=argparse.SUPPRESS,
+                       help=f"the app's base URL (default: $TAGGING_URL or {DEFAULT_URL})")
+    group.add_argument("--key", default=argparse.SUPPRESS,
+                       help="function key, sent as x-functions-key (default: $TAGGING_KEY)")
+    group.add_argument("--user", default=argparse.SUPPRESS,
+                       help="caller identity, sent as X-MS-CLIENT-PRINCIPAL-ID (default: $TAGGING_USER)")
+    group.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                       help="print machine-readable JSON on stdout")
+    group.add_argument("--retries", type=_non_negative, default=argparse.SUPPRESS,
+                       help="retries of a request after 429, 5xx or a connection error (default 5)")
+    group.add_argument("--timeout", type=_positive_float, default=argparse.SUPPRESS,
+                       help="seconds to wait for one response (default 60)")  # fmt: skip
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="tagging", description="Upload images to the image tagging app and query their tags.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    _global_options(root)
+    commands = root.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    upload = commands.add_parser("upload", help="upload image files and folders (recursively)")
+    upload.add_argument("paths", nargs="+", metavar="PATH", help="image files, or folders to search for images")
+    upload.add_argument("--metadata", help="batch metadata: a JSON object stored with every image")
+    upload.add_argument("--concurrency", type=_concurrency, default=4, help="files uploaded at once (1-32, default 4)")
+    upload.add_argument("--wait", action="store_true", help="wait until every image is tagged or failed; print tags")
+    upload.add_argument("--wait-timeout", type=_positive_float, default=600.0,
+                        help="seconds --wait waits at most (default 600)")
+    upload.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="progress bars on stderr (default: when stderr is a terminal)")
+    _global_options(upload)
+
+    listing = commands.add_parser("list", help="list images, newest first")
+    listing.add_argument("--tag", help="only images with this tag")
+    listing.add_argument("--limit", type=_positive, default=50, help="how many images at most (default 50)")
+    _global_options(listing)
+
+    search = commands.add_parser("search", help="images with a tag")
+    search.add_argument("tag", metavar="TAG")
+    search.add_argument("--limit", type=_positive, default=50, help="how many images at most (default 50)")
+    _global_options(search)
+
+    show = commands.add_parser("show", help="one image: tags, facts, URL of the original")
+    show.add_argument("image_id", metavar="ID")
+    _global_options(show)
+
+    delete = commands.add_parser("delete", help="delete an image")
+    delete.add_argument("image_id", metavar="ID")
+    _global_options(delete)
+    return root
+
+
+def parse(argv: list[str] | None, env: dict[str, str] | None = None) -> argparse.Namespace:
+    """Parsed arguments with defaults from the environment filled in."""
+    env = dict(os.environ) if env is None else env
+    args = parser().parse_args(argv)
+    args.url = getattr(args, "url", None) or env.get("TAGGING_URL") or DEFAULT_URL
+    args.key = getattr(args, "key", None) or env.get("TAGGING_KEY") or None
+    args.user = getattr(args, "user", None) or env.get("TAGGING_USER") or None
+    args.json = getattr(args, "json", False)
+    args.retries = getattr(args, "retries", 5)
+    args.timeout = getattr(args, "timeout", 60.0)
+    if not args.url.startswith(("http://", "https://")):
+        raise UsageError(f"--url {args.url!r} must start with http:// or https://")
+    if getattr(args, "metadata", None) is not None:
+        args.metadata = check_metadata(args.metadata)
+    return args
+
+
+def check_metadata(text: str) -> str | None:
+    """The metadata text if it is a JSON object within the app's limit."""
+    if not text.strip():
+        return None
+    if len(text.encode("utf-8")) > MAX_METADATA_BYTES:
+        raise UsageError(f"--metadata must be at most {MAX_METADATA_BYTES} bytes")
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UsageError(f"--metadata is not valid JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise UsageError('--metadata must be a JSON object, e.g. \'{"album": "trip"}\'')
+    return text
+
+
+def _positive(text: str) -> int:
+    value = _int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = _int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
+    return value
+
+
+def _concurrency(text: str) -> int:
+    value = _int(text)
+    if not 1 <= value <= 32:
+        raise argparse.ArgumentTypeError(f"{text!r} must be from 1 to 32")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be more than 0")
+    return value
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None

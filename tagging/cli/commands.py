@@ -1,0 +1,101 @@
+"""The commands: each takes the parsed arguments and a client, returns an exit code."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
+
+from . import output
+from .client import ApiClient, ApiError
+from .progress import Progress
+from .upload import ERROR, QUEUED, REJECTED, collect, upload_all, wait_for_tags
+
+OK, SOME_FAILED, USAGE = 0, 1, 2
+PAGE_MAX = 100  # the API's largest page
+
+
+def upload(args: argparse.Namespace, client: ApiClient) -> int:
+    files = collect(args.paths)
+    show_progress = sys.stderr.isatty() if args.progress is None else args.progress
+    progress = Progress(show_progress and not args.json, args.concurrency)
+    started = time.monotonic()
+    human = not args.json
+    results = upload_all(
+        client, files, args.metadata, args.concurrency, progress,
+        report=lambda r: progress.write(output.file_line(r)) if human and not args.wait else None,
+    )  # fmt: skip
+    upload_seconds = time.monotonic() - started
+    settled = True
+    if args.wait:
+        settled = wait_for_tags(client, results, args.wait_timeout, progress)
+        if human:
+            for result in results:
+                progress.write(output.file_line(result))
+    seconds = time.monotonic() - started
+    if args.json:
+        output.emit_json({
+            "files": [r.as_json() for r in results],
+            "summary": {status: sum(r.status == status for r in results)
+                        for status in ("queued", "tagged", "failed", "rejected", "error")}
+            | {"upload_seconds": round(upload_seconds, 2), "seconds": round(seconds, 2)},
+        })  # fmt: skip
+    else:
+        print(output.summary_line(results, seconds, args.wait), file=sys.stderr)
+        if not settled:
+            print(f"gave up waiting after {args.wait_timeout:g} s", file=sys.stderr)
+    statuses = {r.status for r in results}
+    if ERROR in statuses:
+        return USAGE
+    if statuses & {REJECTED, "failed"} or (args.wait and QUEUED in statuses):
+        return SOME_FAILED
+    return OK
+
+
+def list_images(args: argparse.Namespace, client: ApiClient, tag: str | None = None) -> int:
+    images: list[dict[str, Any]] = []
+    token = None
+    tag = tag if tag is not None else args.tag
+    while len(images) < args.limit:
+        params = {"limit": min(PAGE_MAX, args.limit - len(images)), "tag": tag, "continuation": token}
+        page = client.get("images", {k: v for k, v in params.items() if v})
+        images += page["images"]
+        token = page.get("continuation")
+        if not token:
+            break
+    if args.json:
+        output.emit_json({"images": images, "continuation": token})
+    else:
+        print("\n".join(output.image_lines(images)))
+    return OK
+
+
+def search(args: argparse.Namespace, client: ApiClient) -> int:
+    return list_images(args, client, tag=args.tag)
+
+
+def show(args: argparse.Namespace, client: ApiClient) -> int:
+    image = client.get(client.image_path(args.image_id))
+    if args.json:
+        output.emit_json(image)
+    else:
+        print("\n".join(output.detail_lines(image)))
+    return OK
+
+
+def delete(args: argparse.Namespace, client: ApiClient) -> int:
+    client.call("DELETE", client.image_path(args.image_id))
+    if args.json:
+        output.emit_json({"deleted": args.image_id})
+    else:
+        print(f"deleted {args.image_id}")
+    return OK
+
+
+COMMANDS = {"upload": upload, "list": list_images, "search": search, "show": show, "delete": delete}
+
+
+def exit_code_for(error: ApiError) -> int:
+    """401/403 (key or identity) and 5xx after retries are set-up or connection
+    problems (2); anything else (404, 400...) means the request failed (1)."""
+    return USAGE if error.is_client_config_error or error.status >= 500 else SOME_FAILED
