@@ -276,42 +276,34 @@ class TagIndexTable(_Table):
 
 
 class FingerprintTable(_Table):
-    """Duplicate look-up rows, per user: ``s|<sha256>|<image id>`` for exact copies and
-    ``p|<band>|<image id>`` (with the full ``Phash``) for near copies."""
+    """Duplicate look-up rows, per user: ``<band>|<image id>`` for each pHash band, with
+    the image's full ``Phash`` and ``Sha256`` (so exact copies are found the same way:
+    equal bytes have equal pHashes)."""
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings, settings.fingerprints_table)
 
-    @staticmethod
-    def _keys(sha256: str, bands: Iterable[str], image_id: str) -> list[str]:
-        return [f"s|{sha256}|{image_id}", *(f"p|{band}|{image_id}" for band in bands)]
-
     @storage_call
     def register(self, user_key: str, image_id: str, sha256: str, phash: str, bands: list[str]) -> None:
         rows = [
-            ("upsert", {"PartitionKey": user_key, "RowKey": key, "ImageId": image_id, "Phash": phash})
-            for key in self._keys(sha256, bands, image_id)
-        ]
+            ("upsert", {"PartitionKey": user_key, "RowKey": f"{band}|{image_id}", "ImageId": image_id,
+                        "Phash": phash, "Sha256": sha256})
+            for band in bands
+        ]  # fmt: skip
         self._table().submit_transaction(rows)
 
     @storage_call
-    def unregister(self, user_key: str, image_id: str, sha256: str, bands: list[str]) -> None:
+    def unregister(self, user_key: str, image_id: str, bands: list[str]) -> None:
         table = self._table()
-        for key in self._keys(sha256, bands, image_id):
-            TagIndexTable._delete_quietly(table, user_key, key)
-
-    @storage_call
-    def exact(self, user_key: str, sha256: str) -> list[str]:
-        """Ids of the user's images with these exact bytes."""
-        prefix = f"s|{sha256}|"
-        return [e["ImageId"] for e in self._range(user_key, prefix, prefix[:-1] + "}", None, ["ImageId"])]
-
-    @storage_call
-    def near(self, user_key: str, bands: list[str]) -> dict[str, str]:
-        """{image id: pHash} of the user's images sharing at least one band."""
-        found: dict[str, str] = {}
         for band in bands:
-            prefix = f"p|{band}|"
-            for entity in self._range(user_key, prefix, prefix[:-1] + "}", None, ["ImageId", "Phash"]):
-                found[entity["ImageId"]] = entity["Phash"]
+            TagIndexTable._delete_quietly(table, user_key, f"{band}|{image_id}")
+
+    @storage_call
+    def matching(self, user_key: str, bands: list[str]) -> dict[str, tuple[str, str]]:
+        """{image id: (pHash, SHA-256)} of the user's images sharing at least one band."""
+        found: dict[str, tuple[str, str]] = {}
+        for band in bands:
+            prefix = f"{band}|"
+            for entity in self._range(user_key, prefix, band + "}", None, ["ImageId", "Phash", "Sha256"]):
+                found[entity["ImageId"]] = (entity["Phash"], entity["Sha256"])
         return found

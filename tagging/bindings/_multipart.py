@@ -27,6 +27,12 @@ class ParsedUpload:
     metadata: str | None
 
 
+def _in_memory(*_: object, **__: object) -> io.BytesIO:
+    """File parts go to memory: the body already is (werkzeug's default spools every
+    part over 500 KB to a temporary file on disk)."""
+    return io.BytesIO()
+
+
 def parse_upload(body: bytes, content_type: str, filename_param: str | None, max_files: int) -> ParsedUpload:
     """Files from a ``multipart/form-data`` body (every part with a filename) or from a
     raw ``image/*`` body. Raises ServiceError for anything else."""
@@ -35,7 +41,10 @@ def parse_upload(body: bytes, content_type: str, filename_param: str | None, max
         if not options.get("boundary"):
             raise ServiceError(INVALID, "malformed_multipart", "multipart/form-data needs a boundary parameter")
         parser = FormDataParser(
-            max_form_memory_size=MAX_FIELD_BYTES, max_form_parts=max_files + EXTRA_PARTS, silent=False
+            stream_factory=_in_memory,
+            max_form_memory_size=MAX_FIELD_BYTES,
+            max_form_parts=max_files + EXTRA_PARTS,
+            silent=False,
         )
         try:
             _, form, files = parser.parse(io.BytesIO(body), mimetype, len(body), options)

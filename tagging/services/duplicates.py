@@ -38,13 +38,11 @@ class DuplicateFinder:
         table = self._storage.fingerprints
         table.register(user_key, image_id, sha256, phash, bands(phash))
         matches: dict[str, tuple[str, int]] = {}
-        for other, other_hash in table.near(user_key, bands(phash)).items():
+        for other, (other_hash, other_sha) in table.matching(user_key, bands(phash)).items():
             bits = distance(phash, other_hash)
-            if other != image_id and bits <= NEAR_DISTANCE:
-                matches[other] = ("near", bits)
-        for other in table.exact(user_key, sha256):
-            if other != image_id:
-                matches[other] = ("exact", 0)
+            if other == image_id or bits > NEAR_DISTANCE:
+                continue
+            matches[other] = ("exact", 0) if other_sha == sha256 else ("near", bits)
         older = [m for m in matches if is_older(m, image_id)]
         result = DuplicateCheck(newer=sorted(m for m in matches if not is_older(m, image_id)))
         if older:
@@ -53,10 +51,10 @@ class DuplicateFinder:
             result.original, (result.kind, result.distance) = original, matches[original]
         return result
 
-    def forget(self, user_key: str, image_id: str, sha256: str | None, phash: str | None) -> None:
+    def forget(self, user_key: str, image_id: str, phash: str | None) -> None:
         """Remove an image's fingerprint rows (on delete)."""
-        if sha256 and phash:
-            self._storage.fingerprints.unregister(user_key, image_id, sha256, bands(phash))
+        if phash:
+            self._storage.fingerprints.unregister(user_key, image_id, bands(phash))
 
 
 def _compare_age(a: str, b: str) -> int:

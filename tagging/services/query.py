@@ -104,7 +104,7 @@ class QueryService:
         if record.tags:
             self._storage.index.delete_rows(user_key, image_id, {t.name for t in record.tags})
         self._storage.blobs.delete_image_blobs(user_key, image_id)
-        DuplicateFinder(self._storage).forget(user_key, image_id, record.sha256, record.phash)
+        DuplicateFinder(self._storage).forget(user_key, image_id, record.phash)
         try:
             self._storage.images.delete(user_key, image_id)
         except NotFound:

@@ -105,7 +105,7 @@ class TagService:
             # Deleted while we worked: remove what this run wrote, keep it deleted.
             self._storage.index.delete_rows(user, image, {t.name for t in analysis.tags})
             self._storage.blobs.delete_image_blobs(user, image)
-            self._duplicates.forget(user, image, analysis.sha256, analysis.phash)
+            self._duplicates.forget(user, image, analysis.phash)
             return Outcome("dropped", image, "deleted while tagging")
         self._recheck_newer(user, duplicate.newer)
         return Outcome(TAGGED, image)
