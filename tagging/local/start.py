@@ -173,6 +173,7 @@ def _banner(port: int, label: str, azurite: Azurite | None, data_dir: Path, seco
     photo = sample.relative_to(PROJECT_ROOT) if sample else "photo.jpg"
     print(
         f"\nReady in {seconds:.1f} s: {base}/api  (served by {label}; storage: {storage})\n"
+        f"Web page: {base}/api/ui\n"
         f"Try:\n"
         f"  curl -F file=@{photo} {base}/api/images\n"
         f"  curl {base}/api/images\n"
