@@ -78,6 +78,16 @@ def test_sas_urls_read_exactly_that_blob_and_only_read(host):
         raise AssertionError("SAS allowed a write")
     except urllib.error.HTTPError as error:
         assert error.code == 403
+    # Containers are private: the same URL without its token is refused.
+    assert fetch(detail["url"].split("?")[0])[0] in (403, 404)
+    # Short-lived: expires TAGGING_SAS_TTL_SECONDS (default 900) from now.
+    from datetime import datetime, timezone
+    from urllib.parse import parse_qs, urlsplit
+
+    expiry = datetime.fromisoformat(parse_qs(urlsplit(detail["url"]).query)["se"][0].replace("Z", "+00:00"))
+    remaining = (expiry - datetime.now(timezone.utc)).total_seconds()
+    assert 800 < remaining <= 905
+    assert parse_qs(urlsplit(detail["url"]).query)["sp"] == ["r"]
     # Exactly that blob: the same token on another blob name is refused.
     other = detail["url"].replace(image_id, image_id[:-1] + ("1" if image_id[-1] != "1" else "2"))
     assert fetch(other)[0] == 403
