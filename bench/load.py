@@ -23,6 +23,7 @@ from pathlib import Path
 import requests
 
 from bench.photos import fixture_photos
+from tagging.cli.client import ApiClient
 from tagging.local.azurite import PROJECT_ROOT, Azurite
 from tagging.local.runner_process import RunnerProcess, runner_env
 from tests.support.images import reencoded
@@ -83,7 +84,7 @@ def run(clients: int, per_client: int, workers: int) -> dict:
             with ThreadPoolExecutor(clients) as pool:
                 list(pool.map(client, range(clients)))
             uploaded_s = time.perf_counter() - started
-            images = _wait_settled(session, runner.base, len(accepted))
+            images = _wait_settled(ApiClient(runner.base), len(accepted))
             elapsed = time.perf_counter() - started
         finally:
             runner.ensure_stopped()
@@ -114,19 +115,11 @@ def run(clients: int, per_client: int, workers: int) -> dict:
     }
 
 
-def _wait_settled(session: requests.Session, base: str, expected: int, timeout: float = 900) -> dict[str, dict]:
+def _wait_settled(client: ApiClient, expected: int, timeout: float = 900) -> dict[str, dict]:
     """Every image of the user, once none is queued (or the timeout passes)."""
     deadline = time.monotonic() + timeout
     while True:
-        images: dict[str, dict] = {}
-        token = None
-        while True:
-            params = {"limit": "100"} | ({"continuation": token} if token else {})
-            page = session.get(f"{base}/api/images", params=params, timeout=60).json()
-            images.update((i["id"], i) for i in page["images"])
-            token = page["continuation"]
-            if not token:
-                break
+        images = client.all_images()
         settled = len(images) >= expected and all(i["status"] != "queued" for i in images.values())
         if settled or time.monotonic() > deadline:
             return images

@@ -229,6 +229,19 @@ class ApiClient:
     def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return self.call("GET", path, params=params)
 
+    def all_images(self, tag: str | None = None, page_size: int = 100) -> dict[str, dict[str, Any]]:
+        """Every image of the caller (with ``tag``: those tagged so), by id, following
+        continuation tokens to the last page."""
+        images: dict[str, dict[str, Any]] = {}
+        token = None
+        while True:
+            params = {"limit": page_size, "tag": tag, "continuation": token}
+            page = self.get("images", {k: v for k, v in params.items() if v})
+            images.update((image["id"], image) for image in page["images"])
+            token = page.get("continuation")
+            if not token:
+                return images
+
     def image_path(self, image_id: str) -> str:
         return f"images/{quote(image_id, safe='')}"
 

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
-import requests
 
+from tagging.cli.client import ApiClient
 from tagging.local.azurite import PROJECT_ROOT, Azurite
 from tagging.local.runner_process import RunnerProcess, runner_env
 
@@ -43,13 +43,6 @@ def serve(faulty_azurite, tmp_path) -> Iterator[Callable[..., RunnerProcess]]:
         runner.ensure_stopped()
 
 
-def all_images(base: str, session: requests.Session | None = None) -> dict[str, dict]:
-    http = session or requests
-    images, token = {}, None
-    while True:
-        params = {"limit": "100"} | ({"continuation": token} if token else {})
-        page = http.get(f"{base}/api/images", params=params, timeout=60).json()
-        images.update((i["id"], i) for i in page["images"])
-        token = page["continuation"]
-        if not token:
-            return images
+def all_images(base: str) -> dict[str, dict]:
+    """Every image of the test user, by id."""
+    return ApiClient(base).all_images()
