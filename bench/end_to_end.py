@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import statistics
 import tempfile
@@ -95,6 +96,20 @@ def latency(base: str, photos: list[tuple[str, bytes]], samples: int) -> dict[st
     }
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its children so far (Linux /proc)."""
+    total = 0.0
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    pids = [pid, *(int(c) for c in children.read_text().split())] if children.exists() else [pid]
+    for each in pids:
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def run(photos: dict[str, bytes], images: int = 48, latency_samples: int = 20) -> dict:
     """Throughput with 1 and 2 workers, then idle latency with 1 worker."""
     items = list(photos.items())
@@ -118,7 +133,14 @@ def run(photos: dict[str, bytes], images: int = 48, latency_samples: int = 20) -
                 try:
                     # Warm every worker's classifier before timing.
                     throughput(runner.base, items, 2 * workers)
-                    results[f"workers_{workers}"] = throughput(runner.base, items, images)
+                    app_cpu, storage_cpu = cpu_seconds(runner.process.pid), cpu_seconds(azurite.process.pid)
+                    measured = throughput(runner.base, items, images)
+                    # Where the CPU went, per image: the app (runner workers) and Azurite.
+                    measured["app_cpu_ms_per_image"] = round((cpu_seconds(runner.process.pid) - app_cpu) * 1000 / images, 1)
+                    measured["azurite_cpu_ms_per_image"] = round(
+                        (cpu_seconds(azurite.process.pid) - storage_cpu) * 1000 / images, 1
+                    )
+                    results[f"workers_{workers}"] = measured
                     if workers == 1:
                         results["latency_idle"] = latency(runner.base, items, latency_samples)
                 finally:

@@ -124,17 +124,6 @@ class ImageTable(_Table):
         self._table().update_entity(image_to_entity(record), mode=UpdateMode.REPLACE)
 
     @storage_call
-    def merge_if_exists(self, user_key: str, image_id: str, fields: dict[str, Any]) -> bool:
-        """Merge ``fields`` into an existing entity; False when there is none."""
-        try:
-            self._table().update_entity(
-                {"PartitionKey": user_key, "RowKey": image_id, **fields}, mode=UpdateMode.MERGE
-            )
-            return True
-        except ResourceNotFoundError:
-            return False
-
-    @storage_call
     def get(self, user_key: str, image_id: str) -> ImageRecord:
         """The image; raises NotFound."""
         return image_from_entity(self._table().get_entity(user_key, image_id))
@@ -188,13 +177,6 @@ class BatchTable(_Table):
             rejected=int(entity.get("Rejected", 0)),
             metadata=json.loads(entity.get("Metadata") or "{}"),
         )
-
-    @storage_call
-    def delete(self, user_key: str, batch_id: str) -> None:
-        try:
-            self._table().delete_entity(user_key, batch_id)
-        except ResourceNotFoundError:
-            pass
 
 
 def index_row_key(tag: str, image_id: str) -> str:

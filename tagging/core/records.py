@@ -7,7 +7,6 @@ from typing import Any
 from .tags import Tag
 
 QUEUED, TAGGED, FAILED = "queued", "tagged", "failed"
-STATUSES = (QUEUED, TAGGED, FAILED)
 
 
 @dataclass

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 import pillow_heif
@@ -68,7 +68,6 @@ class DecodedImage:
     exif_orientation: int
     exif: Image.Exif
     working: Image.Image
-    info: dict = field(default_factory=dict)
 
     @cached_property
     def preview(self) -> Image.Image:
@@ -171,7 +170,6 @@ def decode(data: bytes, max_pixels: int) -> DecodedImage:
             exif_orientation=orientation,
             exif=exif,
             working=working,
-            info={k: v for k, v in image.info.items() if isinstance(v, (int, float, str))},
         )
     except UndecodableImage:
         raise

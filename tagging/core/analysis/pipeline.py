@@ -1,7 +1,7 @@
 """Run the analysers over one decoded image."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol, Sequence
 
 from ..tags import Contribution, Tag, merge_tags
@@ -33,7 +33,6 @@ class Analysis:
     thumbnail: bytes
     sha256: str
     phash: str
-    sources: list[str] = field(default_factory=list)
 
 
 def default_analysers(store_gps: bool = False) -> list[Analyser]:
@@ -46,8 +45,7 @@ def analyse(data: bytes, max_pixels: int, analysers: Sequence[Analyser] | None =
     decoded = decode(data, max_pixels)
     tags: list[Tag] = []
     facts: dict[str, Any] = {}
-    used = list(default_analysers() if analysers is None else analysers)
-    for analyser in used:
+    for analyser in default_analysers() if analysers is None else analysers:
         contribution = analyser.analyse(decoded)
         tags.extend(contribution.tags)
         facts.update(contribution.facts)
@@ -57,5 +55,4 @@ def analyse(data: bytes, max_pixels: int, analysers: Sequence[Analyser] | None =
         thumbnail=make_thumbnail(decoded),
         sha256=content_hash(data),
         phash=perceptual_hash(decoded.preview),
-        sources=[a.name for a in used],
     )
