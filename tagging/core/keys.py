@@ -21,6 +21,7 @@ _MAX_MS = 9_999_999_999_999
 _B32 = "abcdefghijklmnopqrstuvwxyz234567"
 BATCH_ID = re.compile(r"^[0-9]{13}[a-z2-7]{6}$")
 IMAGE_ID = re.compile(r"^[0-9]{13}[a-z2-7]{6}-[0-9]{3}$")
+USER_KEY = re.compile(r"^(b[A-Za-z0-9_-]{1,128}|h[0-9a-f]{64})$")
 MAX_USER_ID_LENGTH = 1024
 # Base64url of up to 96 bytes is 128 chars; longer ids are hashed so keys stay short.
 _MAX_INLINE_BYTES = 96
@@ -72,3 +73,8 @@ def is_batch_id(value: str) -> bool:
 
 def is_image_id(value: str) -> bool:
     return bool(IMAGE_ID.match(value))
+
+
+def is_user_key(value: str) -> bool:
+    """True for a value :func:`user_key` can return (checked on queue messages)."""
+    return bool(USER_KEY.match(value))

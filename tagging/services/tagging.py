@@ -15,12 +15,12 @@ from urllib.parse import unquote
 
 from ..adapters import NotFound, Storage, decode_request
 from ..core import keys
-from ..core.analysis import Analyser, UndecodableImage, analyse, default_analysers
+from ..core.analysis import Analyser, Analysis, UndecodableImage, analyse, default_analysers
 from ..core.records import FAILED, QUEUED, TAGGED, ImageRecord, TagRequest
 from ..core.tags import Tag, merge_tags
 from ..logs import event
 from ..settings import Settings
-from .duplicates import DuplicateFinder
+from .duplicates import DuplicateCheck, DuplicateFinder
 from .upload import now_iso
 from .views import index_summary
 
@@ -50,7 +50,7 @@ class TagService:
             request = decode_request(body)
         except ValueError as error:
             return self._log(Outcome("dropped", reason=f"not a tag request: {error}"), started)
-        if not keys.is_image_id(request.image_id) or not request.user_key[:1] in ("b", "h"):
+        if not keys.is_image_id(request.image_id) or not keys.is_user_key(request.user_key):
             return self._log(Outcome("dropped", request.image_id, "message names no valid image"), started)
         outcome = self._tag(request)
         return self._log(outcome, started, dequeue_count)
@@ -77,21 +77,8 @@ class TagService:
 
         self._storage.blobs.put_thumbnail(user, image, analysis.thumbnail)
         duplicate = self._duplicates.check(user, image, analysis.sha256, analysis.phash)
-        if duplicate.original:
-            confidence = 1.0 if duplicate.kind == "exact" else round(1 - (duplicate.distance or 0) / 64, 3)
-            analysis.tags = merge_tags([*analysis.tags, Tag("duplicate", confidence, "duplicates")])
-            analysis.facts.update(
-                duplicate_of=duplicate.original, duplicate_kind=duplicate.kind, duplicate_distance=duplicate.distance
-            )
         previous = {t.name for t in record.tags}
-        record.tags = analysis.tags
-        record.facts = analysis.facts
-        record.sha256 = analysis.sha256
-        record.phash = analysis.phash
-        record.has_thumbnail = True
-        record.tagged_at = now_iso()
-        record.error = None
-        record.status = TAGGED
+        _apply(record, analysis, duplicate)
         self._storage.index.replace_rows(
             user, image, analysis.tags, stale=previous - {t.name for t in analysis.tags}, summary=index_summary(record)
         )
@@ -125,6 +112,13 @@ class TagService:
         except ValueError as error:
             return self._log(Outcome("dropped", reason=f"poison message is not a tag request: {error}"), started)
         record = self._storage.images.find(request.user_key, request.image_id)
+        if record is None and keys.is_image_id(request.image_id) and keys.is_user_key(request.user_key):
+            # The upload died before its record was written: rebuild it, so it can fail visibly.
+            try:
+                data, metadata = self._storage.blobs.get_original(request.user_key, request.image_id)
+                record = self._record_from_blob(request, data, metadata)
+            except NotFound:
+                return self._log(Outcome("dropped", request.image_id, "no blob and no record"), started)
         if record is None or record.status != QUEUED:
             return self._log(Outcome("skipped", request.image_id, "not pending"), started)
         self._fail(record, "processing_failed", "tagging failed repeatedly; upload the image again to retry")
@@ -166,3 +160,21 @@ class TagService:
             duration_ms=round((time.perf_counter() - started) * 1000, 1),
         )
         return outcome
+
+
+def _apply(record: ImageRecord, analysis: Analysis, duplicate: DuplicateCheck) -> None:
+    """Make ``record`` the tagged image ``analysis`` describes (duplicate tag included)."""
+    if duplicate.original:
+        confidence = 1.0 if duplicate.kind == "exact" else round(1 - (duplicate.distance or 0) / 64, 3)
+        analysis.tags = merge_tags([*analysis.tags, Tag("duplicate", confidence, "duplicates")])
+        analysis.facts.update(
+            duplicate_of=duplicate.original, duplicate_kind=duplicate.kind, duplicate_distance=duplicate.distance
+        )
+    record.tags = analysis.tags
+    record.facts = analysis.facts
+    record.sha256 = analysis.sha256
+    record.phash = analysis.phash
+    record.has_thumbnail = True
+    record.tagged_at = now_iso()
+    record.error = None
+    record.status = TAGGED

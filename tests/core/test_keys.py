@@ -52,3 +52,9 @@ def test_ids_sort_newest_first_and_batches_are_contiguous():
 @pytest.mark.parametrize("bad", ["", "abc", "../x", "1234567890123abcdef-1", "1234567890123ABCDEF-001"])
 def test_image_id_pattern_rejects_anything_else(bad):
     assert not keys.is_image_id(bad)
+
+
+def test_is_user_key_accepts_exactly_what_user_key_returns():
+    assert keys.is_user_key(keys.user_key("alice")) and keys.is_user_key(keys.user_key("z" * 500))
+    for bad in ("", "alice", "b", "b/x", "b" + "a" * 200, "h" + "0" * 63, "hXYZ"):
+        assert not keys.is_user_key(bad), bad

@@ -319,3 +319,22 @@ def test_health_reports_storage(host):
     response = host.http("health", "GET", "health", user=None)
     assert response.status_code == 200
     assert body_json(response)["storage"] == {"blob": True, "queue": True, "table": True}
+
+
+def test_poison_message_for_an_upload_that_died_before_its_record_fails_visibly(host, storage):
+    body = body_json(upload_raw(host, images.solid(), "lost.jpg", user="lost"))
+    image_id = body["images"][0]["id"]
+    storage.images.delete(user_key("lost"), image_id)  # the record was never written
+    host.queue().clear_messages()
+    host.run_message(encode_request(TagRequest(user_key("lost"), image_id)), function="tag_image_poison", dequeue_count=5)
+    detail = body_json(get_image(host, image_id, user="lost"))
+    assert detail["status"] == "failed" and detail["filename"] == "lost.jpg"
+
+
+def test_messages_naming_unsafe_keys_are_dropped_before_any_storage_call(host):
+    from tagging.bindings import _services
+
+    for user, image in (("../x", "8" * 13 + "aaaaaa-000"), ("b" + "/" * 5, "8" * 13 + "aaaaaa-000"), ("bYWxpY2U", "../..")):
+        body = json.dumps({"v": 1, "user": user, "image": image}).encode()
+        host.run_message(body)  # the function returns: the message is consumed, not retried
+        assert _services.tag_service().process(body).outcome == "dropped"
