@@ -169,8 +169,8 @@ def _shown(path: Path) -> str:
 def _banner(port: int, label: str, azurite: Azurite | None, data_dir: Path, seconds: float) -> None:
     base = f"http://{HOST}:{port}"
     storage = f"Azurite on 10000-10002, data in {_shown(data_dir)}" if azurite is not None else "the running Azurite"
-    sample = next(iter(sorted((PROJECT_ROOT / "tests" / "fixtures" / "photos").glob("*.jpg"))), None)
-    photo = sample.relative_to(PROJECT_ROOT) if sample else "photo.jpg"
+    sample = PROJECT_ROOT / "tests" / "fixtures" / "photos" / "chelsea.png"  # tagged "cat"
+    photo = sample.relative_to(PROJECT_ROOT) if sample.exists() else "photo.jpg"
     print(
         f"\nReady in {seconds:.1f} s: {base}/api  (served by {label}; storage: {storage})\n"
         f"Web page: {base}/api/ui\n"
