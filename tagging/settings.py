@@ -64,9 +64,6 @@ class Settings:
     store_gps: bool = False
     storage_timeout_seconds: int = 10
 
-    @property
-    def poison_queue(self) -> str:
-        return f"{self.queue}-poison"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":

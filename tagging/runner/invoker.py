@@ -109,8 +109,6 @@ class Invoker:
         self._executor = executor
         self._app_dir = str(app_dir)
         self._running: dict[str, str] = {}  # invocation id -> function name
-        self._idle = asyncio.Event()
-        self._idle.set()
 
     @property
     def running(self) -> dict[str, str]:
@@ -123,7 +121,6 @@ class Invoker:
         if function.wants_context:
             kwargs["context"] = RunnerContext(invocation_id, function.name, self._app_dir)
         self._running[invocation_id] = function.name
-        self._idle.clear()
         try:
             if function.is_async:
                 return await function.handler(**kwargs)
@@ -131,16 +128,6 @@ class Invoker:
             return await loop.run_in_executor(self._executor, _run_in_thread, invocation_id, function.handler, kwargs)
         finally:
             self._running.pop(invocation_id, None)
-            if not self._running:
-                self._idle.set()
-
-    async def wait_idle(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds for running invocations; True when none is left."""
-        try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
-        except asyncio.TimeoutError:
-            return False
-        return True
 
 
 def _run_in_thread(invocation_id: str, handler: Any, kwargs: dict[str, Any]) -> Any:

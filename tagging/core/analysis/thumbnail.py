@@ -3,15 +3,13 @@ from __future__ import annotations
 
 import io
 
-from .decode import PREVIEW_SIDE, DecodedImage
+from .decode import DecodedImage
 
-THUMBNAIL_SIDE = PREVIEW_SIDE  # px, longest side
 THUMBNAIL_QUALITY = 82
-THUMBNAIL_MIME = "image/jpeg"
 
 
 def make_thumbnail(image: DecodedImage) -> bytes:
-    """JPEG bytes of the image, longest side <= 256 px."""
+    """JPEG bytes of the image, longest side <= PREVIEW_SIDE (256) px."""
     out = io.BytesIO()
     image.preview.save(out, "JPEG", quality=THUMBNAIL_QUALITY)
     return out.getvalue()
