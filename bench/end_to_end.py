@@ -13,14 +13,13 @@ import secrets
 import statistics
 import tempfile
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
 
 from tagging.local.azurite import PROJECT_ROOT, Azurite
-from tagging.local.runner_process import RunnerProcess, runner_env
+from tagging.local.runner_process import RunnerProcess, private_storage, runner_env
 
 UPLOAD_CLIENTS = 4
 POLL_SECONDS = 0.25
@@ -118,16 +117,7 @@ def run(photos: dict[str, bytes], images: int = 48, latency_samples: int = 20) -
         azurite = Azurite.start(log_file=Path(scratch) / "azurite.log")
         try:
             for workers in (1, 2):
-                suffix = uuid.uuid4().hex[:8]
-                env = runner_env(
-                    azurite.connection_string,
-                    TAGGING_DEFAULT_USER="bench",
-                    TAGGING_QUEUE=f"bench-{suffix}",
-                    TAGGING_IMAGES_TABLE=f"Images{suffix}",
-                    TAGGING_TAG_INDEX_TABLE=f"TagIndex{suffix}",
-                    TAGGING_FINGERPRINTS_TABLE=f"Fingerprints{suffix}",
-                    TAGGING_BATCHES_TABLE=f"Batches{suffix}",
-                )
+                env = runner_env(azurite.connection_string, TAGGING_DEFAULT_USER="bench", **private_storage("bench"))
                 runner = RunnerProcess(PROJECT_ROOT, env, ["--workers", str(workers)], Path(scratch) / f"runner-{workers}.log")
                 runner.start()
                 try:

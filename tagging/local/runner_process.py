@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -13,6 +14,25 @@ from pathlib import Path
 from .azurite import PROJECT_ROOT, free_port
 
 READY_TIMEOUT = 30.0  # seconds
+
+
+def private_storage(prefix: str) -> dict[str, str]:
+    """Settings giving one app its own queue, containers and tables on a shared Azurite.
+
+    ``prefix``: lowercase letters and digits, starting with a letter (it starts queue,
+    container and table names).
+    """
+    suffix = secrets.token_hex(4)
+    table = prefix.capitalize() + suffix
+    return {
+        "TAGGING_QUEUE": f"{prefix}-{suffix}",
+        "TAGGING_IMAGES_CONTAINER": f"{prefix}-images-{suffix}",
+        "TAGGING_THUMBNAILS_CONTAINER": f"{prefix}-thumbs-{suffix}",
+        "TAGGING_IMAGES_TABLE": f"{table}Images",
+        "TAGGING_BATCHES_TABLE": f"{table}Batches",
+        "TAGGING_TAG_INDEX_TABLE": f"{table}TagIndex",
+        "TAGGING_FINGERPRINTS_TABLE": f"{table}Fingerprints",
+    }
 
 
 def runner_env(connection_string: str, **values: str) -> dict[str, str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import base64
 import json
 import time
-import uuid
 
 import requests
 
@@ -13,6 +12,7 @@ from tagging.adapters.queues import encode_request
 from tagging.core.keys import user_key
 from tagging.core.records import TagRequest
 from tagging.local.azurite import Azurite
+from tagging.local.runner_process import private_storage
 from tagging.settings import Settings
 from tests.faults.conftest import USER, all_images
 from tests.support import images
@@ -21,18 +21,8 @@ PHOTO = images.photo_like((1600, 1200), seed=11)
 
 
 def names(**extra: str) -> dict[str, str]:
-    """Private queue, tables and containers for one test."""
-    suffix = uuid.uuid4().hex[:8]
-    return {
-        "TAGGING_QUEUE": f"faults-{suffix}",
-        "TAGGING_IMAGES_TABLE": f"Images{suffix}",
-        "TAGGING_BATCHES_TABLE": f"Batches{suffix}",
-        "TAGGING_TAG_INDEX_TABLE": f"TagIndex{suffix}",
-        "TAGGING_FINGERPRINTS_TABLE": f"Fingerprints{suffix}",
-        "TAGGING_IMAGES_CONTAINER": f"images-{suffix}",
-        "TAGGING_THUMBNAILS_CONTAINER": f"thumbs-{suffix}",
-        **extra,
-    }
+    """Private queue, tables and containers for one test, plus ``extra`` settings."""
+    return {**private_storage("faults"), **extra}
 
 
 def upload(base: str, count: int, seed: int = 0) -> list[str]:

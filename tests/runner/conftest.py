@@ -1,4 +1,4 @@
-"""Runner end-to-end fixtures: runner subprocesses on free ports against Azurite.
+"""RunnerProcess end-to-end fixtures: runner subprocesses on free ports against Azurite.
 
 The session ``azurite`` fixture (tests/conftest.py) is reused; every runner gets its
 own queue (and, for the real app, table and container) names, so nothing here
@@ -22,20 +22,14 @@ ROOT = Path(__file__).resolve().parents[2]
 HOST_APP = Path(__file__).parent / "apps" / "hostapp"
 
 
-# The lead's tagging/local/runner_process.py holds the subprocess wrapper (shared with
-# the benchmark); the tests use it under these names.
-Runner = RunnerProcess
-base_env = runner_env
-
-
 @pytest.fixture
-def start_runner(tmp_path: Path) -> Iterator[Callable[..., Runner]]:
+def start_runner(tmp_path: Path) -> Iterator[Callable[..., RunnerProcess]]:
     """Factory: ``start_runner(app_dir, env, *args)`` starts a runner and waits until it
     answers; every runner started is stopped after the test."""
-    started: list[Runner] = []
+    started: list[RunnerProcess] = []
 
-    def start(app_dir: Path, env: dict[str, str], *args: str, ready: bool = True) -> Runner:
-        runner = Runner(app_dir, env, list(args), tmp_path / f"runner-{len(started)}.log")
+    def start(app_dir: Path, env: dict[str, str], *args: str, ready: bool = True) -> RunnerProcess:
+        runner = RunnerProcess(app_dir, env, list(args), tmp_path / f"runner-{len(started)}.log")
         started.append(runner)
         return runner.start() if ready else runner
 
@@ -128,7 +122,7 @@ def queues(azurite) -> Queues:
 class HostApp:
     """The test host app served by one runner for a whole test module."""
 
-    def __init__(self, runner: Runner, names: dict[str, str], records: Records) -> None:
+    def __init__(self, runner: RunnerProcess, names: dict[str, str], records: Records) -> None:
         self.runner, self.names, self.records = runner, names, records
 
     def url(self, path: str) -> str:
@@ -138,13 +132,13 @@ class HostApp:
 def host_app_env(connection_string: str, records: Path, **extra: str) -> tuple[dict[str, str], dict[str, str]]:
     """(environment, queue names) for a host app runner with fresh queues."""
     names = {"OK_QUEUE": f"ok-{token()}", "FAIL_QUEUE": f"fail-{token()}", "SLOW_QUEUE": f"slow-{token()}"}
-    return base_env(connection_string, RUNNER_TEST_RECORDS=str(records), **names, **extra), names
+    return runner_env(connection_string, RUNNER_TEST_RECORDS=str(records), **names, **extra), names
 
 
 @pytest.fixture(scope="module")
 def host_app(azurite, tmp_path_factory) -> Iterator[HostApp]:
     tmp = tmp_path_factory.mktemp("hostapp")
     env, names = host_app_env(azurite.connection_string, tmp / "records.jsonl")
-    runner = Runner(HOST_APP, env, ["--lease-seconds", "2"], tmp / "runner.log").start()
+    runner = RunnerProcess(HOST_APP, env, ["--lease-seconds", "2"], tmp / "runner.log").start()
     yield HostApp(runner, names, Records(tmp / "records.jsonl"))
     runner.ensure_stopped()

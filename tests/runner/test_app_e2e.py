@@ -12,8 +12,9 @@ import requests
 from PIL import Image
 
 from tagging.local.azurite import Azurite, free_port
+from tagging.local.runner_process import RunnerProcess, private_storage, runner_env
 
-from .conftest import ROOT, Runner, base_env, token, wait_until
+from .conftest import ROOT, token, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -23,18 +24,11 @@ SETTINGS = ["--settings-file", str(ROOT / "local.settings.json.example")]
 
 def app_env(connection_string: str, **extra: str) -> dict[str, str]:
     """Fresh queue, containers and tables, and a faster poll than the app's host.json."""
-    t = token()
     values = {
-        "TAGGING_QUEUE": f"e2e-{t}",
-        "TAGGING_IMAGES_CONTAINER": f"e2e-images-{t}",
-        "TAGGING_THUMBNAILS_CONTAINER": f"e2e-thumbs-{t}",
-        "TAGGING_IMAGES_TABLE": f"E2eImages{t}",
-        "TAGGING_BATCHES_TABLE": f"E2eBatches{t}",
-        "TAGGING_TAG_INDEX_TABLE": f"E2eTags{t}",
-        "TAGGING_FINGERPRINTS_TABLE": f"E2eFingerprints{t}",
+        **private_storage("e2e"),
         "AzureFunctionsJobHost__extensions__queues__maxPollingInterval": "00:00:00.500",
     }
-    return base_env(connection_string, **{**values, **extra})
+    return runner_env(connection_string, **{**values, **extra})
 
 
 def photo(colour: tuple[int, int, int], size: tuple[int, int], fmt: str = "JPEG") -> bytes:
@@ -59,7 +53,7 @@ def photos() -> list[tuple[str, bytes, str]]:
 
 
 class Client:
-    def __init__(self, runner: Runner, user: str) -> None:
+    def __init__(self, runner: RunnerProcess, user: str) -> None:
         self.runner, self.headers = runner, {"X-MS-CLIENT-PRINCIPAL-ID": user}
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
@@ -82,7 +76,7 @@ class Client:
 @pytest.fixture(scope="module")
 def app_runner(azurite, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("app")
-    runner = Runner(ROOT, app_env(azurite.connection_string), SETTINGS, tmp / "runner.log").start()
+    runner = RunnerProcess(ROOT, app_env(azurite.connection_string), SETTINGS, tmp / "runner.log").start()
     yield runner
     runner.ensure_stopped()
 
@@ -170,9 +164,9 @@ def test_a_restart_on_persisted_azurite_keeps_every_image(tmp_path):
     storage = Azurite.start(ports=ports, location=location)
     env = app_env(storage.connection_string)
     user = f"user-{token()}"
-    runners: list[Runner] = []
+    runners: list[RunnerProcess] = []
     try:
-        first = Runner(ROOT, env, SETTINGS, tmp_path / "first.log")
+        first = RunnerProcess(ROOT, env, SETTINGS, tmp_path / "first.log")
         runners.append(first)
         first.start()
         client = Client(first, user)
@@ -184,7 +178,7 @@ def test_a_restart_on_persisted_azurite_keeps_every_image(tmp_path):
         storage.stop()
 
         storage = Azurite.start(ports=ports, location=location)
-        second = Runner(ROOT, env, SETTINGS, tmp_path / "second.log")
+        second = RunnerProcess(ROOT, env, SETTINGS, tmp_path / "second.log")
         runners.append(second)
         second.start()
         client = Client(second, user)

@@ -3,12 +3,11 @@ HTTP, against the session's Azurite, with its own queue, containers and tables s
 that nothing here meets what other tests store. Used by tests/ui and tests/cli."""
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 
 import requests
 
-from tagging.local.runner_process import RunnerProcess, runner_env
+from tagging.local.runner_process import RunnerProcess, private_storage, runner_env
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / ".artifacts"
@@ -16,17 +15,9 @@ ARTIFACTS = ROOT / ".artifacts"
 
 def app_settings(connection_string: str, name: str, default_user: str) -> dict[str, str]:
     """Runner environment: storage names unique to this server (``name``: a-z only)."""
-    suffix = secrets.token_hex(3)
-    table = name.capitalize() + suffix
     return runner_env(
         connection_string,
-        TAGGING_QUEUE=f"{name}-{suffix}",
-        TAGGING_IMAGES_CONTAINER=f"{name}-images-{suffix}",
-        TAGGING_THUMBNAILS_CONTAINER=f"{name}-thumbs-{suffix}",
-        TAGGING_IMAGES_TABLE=f"{table}Images",
-        TAGGING_BATCHES_TABLE=f"{table}Batches",
-        TAGGING_TAG_INDEX_TABLE=f"{table}TagIndex",
-        TAGGING_FINGERPRINTS_TABLE=f"{table}Fingerprints",
+        **private_storage(name),
         TAGGING_DEFAULT_USER=default_user,  # "" = callers must name themselves
         TAGGING_TRUST_PRINCIPAL_HEADER="true",
     )
