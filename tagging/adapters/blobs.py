@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
 from azure.core.exceptions import ResourceNotFoundError
-from azure.storage.blob import BlobSasPermissions, ContentSettings, generate_blob_sas
+from azure.storage.blob import BlobSasPermissions, ContainerClient, ContentSettings, generate_blob_sas
 
 from ..settings import Settings
 from ._ensure import ensure_once
@@ -30,9 +30,14 @@ class BlobStore:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._service = get_clients(settings).blob
+        # Built once: every upload, download and SAS URL goes through these two.
+        self._containers: dict[str, ContainerClient] = {
+            name: self._service.get_container_client(name)
+            for name in (settings.images_container, settings.thumbnails_container)
+        }
 
-    def _container(self, name: str):  # type: ignore[no-untyped-def]
-        client = self._service.get_container_client(name)
+    def _container(self, name: str) -> ContainerClient:
+        client = self._containers[name]
         ensure_once(f"blob:{name}", client.create_container)
         return client
 
@@ -111,8 +116,7 @@ class BlobStore:
             expiry=now + timedelta(seconds=self._settings.sas_ttl_seconds),
             content_disposition=disposition,
         )
-        base = self._service.get_blob_client(container, blob).url
-        return f"{base}?{token}"
+        return f"{self._containers[container].url}/{quote(blob)}?{token}"
 
     @storage_call
     def ping(self) -> None:

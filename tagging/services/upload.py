@@ -131,8 +131,12 @@ class UploadService:
             )
             for index, (name, incoming, mime) in enumerate(accepted)
         ]
-        with ThreadPoolExecutor(max_workers=min(WRITE_CONCURRENCY, len(records))) as pool:
-            outcomes = list(pool.map(self._store, records, [inc.data for _, inc, _ in accepted]))
+        payloads = [incoming.data for _, incoming, _ in accepted]
+        if len(records) == 1:  # the common case (the page and the CLI send one file a request)
+            outcomes = [self._store(records[0], payloads[0])]
+        else:
+            with ThreadPoolExecutor(max_workers=min(WRITE_CONCURRENCY, len(records))) as pool:
+                outcomes = list(pool.map(self._store, records, payloads))
         result = UploadResult(batch_id=batch_id, rejected=rejected)
         for record, error in zip(records, outcomes):
             if error is None:
