@@ -71,6 +71,14 @@ def image_from_entity(entity: dict[str, Any]) -> ImageRecord:
     )
 
 
+def _delete_quietly(table: TableClient, pk: str, rk: str) -> None:
+    """Delete one entity; one that is already gone is not an error."""
+    try:
+        table.delete_entity(pk, rk)
+    except ResourceNotFoundError:
+        pass
+
+
 def _range_filter() -> str:
     return "PartitionKey eq @pk and RowKey ge @start and RowKey lt @end"
 
@@ -222,20 +230,13 @@ class TagIndexTable(_Table):
                 table.submit_transaction(upserts)
             # Deleting a row that does not exist fails a whole transaction; delete singly.
             for _, entity in deletes:
-                self._delete_quietly(table, entity["PartitionKey"], entity["RowKey"])
-
-    @staticmethod
-    def _delete_quietly(table: TableClient, pk: str, rk: str) -> None:
-        try:
-            table.delete_entity(pk, rk)
-        except ResourceNotFoundError:
-            pass
+                _delete_quietly(table, entity["PartitionKey"], entity["RowKey"])
 
     @storage_call
     def delete_rows(self, user_key: str, image_id: str, tag_names: Iterable[str]) -> None:
         table = self._table()
         for name in tag_names:
-            self._delete_quietly(table, user_key, index_row_key(name, image_id))
+            _delete_quietly(table, user_key, index_row_key(name, image_id))
 
     @storage_call
     def search(self, user_key: str, tag: str, start_image_id: str | None, limit: int) -> list[dict[str, Any]]:
@@ -278,7 +279,7 @@ class FingerprintTable(_Table):
     def unregister(self, user_key: str, image_id: str, bands: list[str]) -> None:
         table = self._table()
         for band in bands:
-            TagIndexTable._delete_quietly(table, user_key, f"{band}|{image_id}")
+            _delete_quietly(table, user_key, f"{band}|{image_id}")
 
     @storage_call
     def matching(self, user_key: str, bands: list[str]) -> dict[str, tuple[str, str]]:

@@ -29,6 +29,7 @@ class QueryService:
     def __init__(self, settings: Settings, storage: Storage) -> None:
         self._settings = settings
         self._storage = storage
+        self._duplicates = DuplicateFinder(storage)
 
     def list_images(
         self, user_key: str, tag: str | None, limit: str | None, continuation: str | None
@@ -104,7 +105,7 @@ class QueryService:
         if record.tags:
             self._storage.index.delete_rows(user_key, image_id, {t.name for t in record.tags})
         self._storage.blobs.delete_image_blobs(user_key, image_id)
-        DuplicateFinder(self._storage).forget(user_key, image_id, record.phash)
+        self._duplicates.forget(user_key, image_id, record.phash)
         try:
             self._storage.images.delete(user_key, image_id)
         except NotFound:

@@ -16,12 +16,11 @@ from urllib.parse import unquote
 from ..adapters import NotFound, Storage, decode_request
 from ..core import keys
 from ..core.analysis import Analyser, Analysis, UndecodableImage, analyse, default_analysers
-from ..core.records import FAILED, QUEUED, TAGGED, ImageRecord, TagRequest
+from ..core.records import FAILED, QUEUED, TAGGED, ImageRecord, TagRequest, now_iso
 from ..core.tags import Tag, merge_tags
 from ..logs import event
 from ..settings import Settings
 from .duplicates import DuplicateCheck, DuplicateFinder
-from .upload import now_iso
 from .views import index_summary
 
 log = logging.getLogger(__name__)

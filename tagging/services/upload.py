@@ -16,14 +16,13 @@ import time
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
 from ..adapters import Storage, StorageError
 from ..core import keys
 from ..core.analysis import UndecodableImage, sniff_format
-from ..core.records import QUEUED, BatchRecord, ImageRecord, TagRequest
+from ..core.records import QUEUED, BatchRecord, ImageRecord, TagRequest, now_iso
 from ..logs import event
 from ..settings import Settings
 from .errors import INVALID, TOO_LARGE, UNAVAILABLE, UNSUPPORTED, ServiceError
@@ -48,10 +47,6 @@ class UploadResult:
     batch_id: str
     images: list[dict[str, Any]] = field(default_factory=list)
     rejected: list[dict[str, Any]] = field(default_factory=list)
-
-
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def clean_filename(raw: str | None, fallback: str) -> str:
