@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import base64
-import json
 import time
 
+import pytest
 import requests
 
 from tagging.adapters import get_storage
@@ -69,6 +69,8 @@ def test_worker_killed_mid_batch_loses_nothing(serve, faulty_azurite):
         if 0 < statuses.count("tagged") < len(ids):
             break
         time.sleep(0.05)
+    else:
+        pytest.fail(f"never saw the batch part-done to kill it there: {statuses}")
     first.kill()
     second = serve("--lease-seconds", "4", **settings)
     found = wait_settled(second.base, ids)
@@ -105,7 +107,7 @@ def test_same_message_delivered_twice_concurrently_gives_one_result(serve, fault
     settings = names()
     runner = serve(**settings)
     [image_id] = upload(runner.base, 1)
-    wait_settled(runner.base, [image_id])
+    first_tags = wait_settled(runner.base, [image_id])[image_id]["tags"]
     from azure.storage.queue import QueueClient
 
     queue = QueueClient.from_connection_string(faulty_azurite.connection_string, settings["TAGGING_QUEUE"])
@@ -120,5 +122,5 @@ def test_same_message_delivered_twice_concurrently_gives_one_result(serve, fault
     assert found[image_id]["status"] == "tagged"
     index_is_consistent(faulty_azurite.connection_string, settings, [image_id])
     detail = requests.get(f"{runner.base}/api/images/{image_id}", timeout=30).json()
-    assert "duplicate" not in {t["name"] for t in detail["tags"]}
-    assert json.dumps(detail["tags"]) == json.dumps(found[image_id]["tags"])
+    assert "duplicate" not in {t["name"] for t in detail["tags"]}  # four runs of one image are not copies
+    assert detail["tags"] == first_tags  # re-running changed nothing

@@ -237,11 +237,14 @@ INJECTIONS = [
 
 @pytest.fixture(scope="module")
 def victim(host):
-    """Another user's tagged image: injections must never reveal it."""
-    response = host.http("upload_images", "POST", "images", user="victim", headers={"Content-Type": "image/jpeg"},
-                         params={"filename": "secret.jpg"}, body=images.solid((200, 10, 10), (300, 200)))  # fmt: skip
+    """Another user's two tagged images (newest first): nothing may reveal them."""
+    ids = []
+    for shade in (200, 100):
+        response = host.http("upload_images", "POST", "images", user="victim", headers={"Content-Type": "image/jpeg"},
+                             params={"filename": "secret.jpg"}, body=images.solid((shade, 10, 10), (300, 200)))  # fmt: skip
+        ids.insert(0, body_json(response)["images"][0]["id"])
     host.drain()
-    return body_json(response)["images"][0]["id"]
+    return ids
 
 
 @pytest.mark.parametrize("payload", INJECTIONS)
@@ -264,7 +267,8 @@ def test_odata_injection_in_every_query_parameter(host, victim, payload):
             assert body["images"] == []
         else:
             assert set(body["error"]) == {"code", "message"}
-    assert body_json(host.http("get_image", "GET", "i", user="victim", route_params={"id": victim}))["status"] == "tagged"
+    for image_id in victim:
+        assert body_json(host.http("get_image", "GET", "i", user="victim", route_params={"id": image_id}))["status"] == "tagged"
 
 
 @pytest.mark.parametrize("limit", ["0", "-1", "101", "1e3", "ten", "5;DROP", " 5", "99999999999999999999"])
@@ -280,12 +284,15 @@ def test_bad_continuation_tokens_are_400(host, token):
 
 def test_a_token_from_another_user_shows_only_your_images(host, victim):
     owner_page = body_json(host.http("list_images", "GET", "images", user="victim", params={"limit": "1"}))
-    other = body_json(host.http("list_images", "GET", "images", user="attacker", params={"limit": "5"}))
-    assert all(i["id"] != victim for i in other["images"])
-    token = owner_page["continuation"] or ""
-    if token:
-        stolen = body_json(host.http("list_images", "GET", "images", user="attacker", params={"continuation": token}))
-        assert all(i["id"] != victim for i in stolen["images"])
+    assert [i["id"] for i in owner_page["images"]] == victim[:1]
+    token = owner_page["continuation"]
+    assert token  # it points at the victim's second image
+    # The owner's token continues the owner's listing ...
+    rest = body_json(host.http("list_images", "GET", "images", user="victim", params={"continuation": token}))
+    assert [i["id"] for i in rest["images"]] == victim[1:]
+    # ... and in another user's hands it only ever reads that user's partition.
+    stolen = body_json(host.http("list_images", "GET", "images", user="attacker", params={"continuation": token}))
+    assert not {i["id"] for i in stolen["images"]} & set(victim)
 
 
 @pytest.mark.parametrize("tag", ["猫", "!!!", "\x00", "-", "'"])
