@@ -239,11 +239,16 @@ class TagIndexTable(_Table):
             _delete_quietly(table, user_key, index_row_key(name, image_id))
 
     @storage_call
-    def search(self, user_key: str, tag: str, start_image_id: str | None, limit: int) -> list[dict[str, Any]]:
-        """Rows for ``tag``, newest image first, starting at ``start_image_id``."""
+    def search(
+        self, user_key: str, tag: str, start_image_id: str | None, limit: int
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """(image id, summary) for ``tag``, newest image first, from ``start_image_id``."""
         start = index_row_key(tag, start_image_id or "")
         end = tag + chr(ord(TAG_SEPARATOR) + 1)
-        return list(self._range(user_key, start, end, limit))
+        return [
+            (row["ImageId"], json.loads(row.get("Summary") or "{}"))
+            for row in self._range(user_key, start, end, limit, ["ImageId", "Summary"])
+        ]
 
     @storage_call
     def tag_counts(self, user_key: str) -> dict[str, int]:

@@ -1,20 +1,19 @@
 """Queries: a user's images, one image, a batch's progress, tags; delete; health."""
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
 from ..adapters import NotFound, Storage
 from ..core import keys
 from ..core.records import FAILED, QUEUED, TAGGED, ImageRecord
-from ..core.tags import Tag, is_tag_name, normalise_tag
+from ..core.tags import is_tag_name, normalise_tag
 from ..logs import event
 from ..settings import Settings
 from .duplicates import DuplicateFinder
 from .errors import INVALID, NOT_FOUND, ServiceError
 from .paging import decode_token, encode_token, parse_limit
-from .views import image_detail, image_summary
+from .views import image_detail, image_summary, record_from_index_summary
 
 log = logging.getLogger(__name__)
 
@@ -48,24 +47,11 @@ class QueryService:
         if not name or not is_tag_name(name):
             raise ServiceError(INVALID, "invalid_tag", "tag must contain letters or digits, e.g. ?tag=cat")
         rows = self._storage.index.search(user_key, name, start, page_size + 1)
-        images = []
-        for row in rows[:page_size]:
-            summary = json.loads(row.get("Summary") or "{}")
-            record = ImageRecord(
-                user_key=user_key,
-                id=row["ImageId"],
-                batch_id=summary.get("batch_id", ""),
-                filename=summary.get("filename", ""),
-                content_type="",
-                size=0,
-                uploaded_at=summary.get("uploaded_at", ""),
-                status=summary.get("status", TAGGED),
-                tags=[Tag.from_dict(t) for t in summary.get("tags", [])],
-                tagged_at=summary.get("tagged_at"),
-                has_thumbnail=bool(summary.get("has_thumbnail")),
-            )
-            images.append(image_summary(record, self._storage))
-        next_token = encode_token(rows[page_size]["ImageId"]) if len(rows) > page_size else None
+        images = [
+            image_summary(record_from_index_summary(user_key, image_id, summary), self._storage)
+            for image_id, summary in rows[:page_size]
+        ]
+        next_token = encode_token(rows[page_size][0]) if len(rows) > page_size else None
         return {"images": images, "continuation": next_token, "tag": name}
 
     def get_image(self, user_key: str, image_id: str) -> dict[str, Any]:

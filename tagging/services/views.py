@@ -5,6 +5,7 @@ from typing import Any
 
 from ..adapters import Storage
 from ..core.records import TAGGED, ImageRecord
+from ..core.tags import Tag
 
 
 def image_summary(record: ImageRecord, storage: Storage) -> dict[str, Any]:
@@ -47,3 +48,20 @@ def index_summary(record: ImageRecord) -> dict[str, Any]:
         "tags": [t.to_dict() for t in record.tags],
         "has_thumbnail": record.has_thumbnail,
     }
+
+
+def record_from_index_summary(user_key: str, image_id: str, summary: dict[str, Any]) -> ImageRecord:
+    """The record :func:`index_summary` was made from, as far as a listing needs it."""
+    return ImageRecord(
+        user_key=user_key,
+        id=image_id,
+        batch_id=summary.get("batch_id", ""),
+        filename=summary.get("filename", ""),
+        content_type="",
+        size=0,
+        uploaded_at=summary.get("uploaded_at", ""),
+        status=summary.get("status", TAGGED),
+        tags=[Tag.from_dict(t) for t in summary.get("tags", [])],
+        tagged_at=summary.get("tagged_at"),
+        has_thumbnail=bool(summary.get("has_thumbnail")),
+    )

@@ -4,14 +4,12 @@ nothing is left behind in storage."""
 from __future__ import annotations
 
 import base64
-import io
 import json
 import struct
 import zlib
 
 import pytest
 from azure.core.exceptions import ResourceExistsError
-from PIL import Image
 
 from tests.support import images
 from tests.support.host import body_json, multipart
