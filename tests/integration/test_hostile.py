@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import struct
+import time
 import zlib
 
 import pytest
@@ -238,6 +239,7 @@ def victim(host):
     """Another user's two tagged images (newest first): nothing may reveal them."""
     ids = []
     for shade in (200, 100):
+        time.sleep(0.002)  # ids order by upload millisecond; two in one ms are in either order
         response = host.http("upload_images", "POST", "images", user="victim", headers={"Content-Type": "image/jpeg"},
                              params={"filename": "secret.jpg"}, body=images.solid((shade, 10, 10), (300, 200)))  # fmt: skip
         ids.insert(0, body_json(response)["images"][0]["id"])

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -178,6 +179,7 @@ def test_requests_without_identity_are_401_unless_default_user(host, monkeypatch
 def test_listing_is_newest_first_with_validated_continuation(host):
     ids = []
     for shade in range(5):
+        time.sleep(0.002)  # ids order by upload millisecond; two in one ms are in either order
         body = body_json(upload_raw(host, images.solid((shade * 40, 0, 0)), f"{shade}.jpg", user="pager"))
         ids.append(body["images"][0]["id"])
     seen, token = [], None
