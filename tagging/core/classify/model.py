@@ -262,13 +262,13 @@ class ContentClassifier:
         self.fine_tags = fine_tags
         self.fine_threshold = self.threshold if fine_threshold is None else float(fine_threshold)
         self.rules = load_rules()
-        self._members = self.rules.members()
+        self._coarse = _GroupSums(self.rules.members())
         fine: dict[str, list[int]] = {}
         for index, name in enumerate(self.rules.names):
             tag_name = _fine_tag_name(name)
             if tag_name:
                 fine.setdefault(tag_name, []).append(index)
-        self._fine = {name: np.array(indices, dtype=np.intp) for name, indices in fine.items()}
+        self._fine = _GroupSums({name: np.array(indices, dtype=np.intp) for name, indices in fine.items()})
 
         model = _graph.build_model(load_state_dict(weights_path), check=False)
         options = ort.SessionOptions()
@@ -313,14 +313,13 @@ class ContentClassifier:
         if perplexity(probabilities) > self.max_perplexity:
             return []
         found: list[Tag] = []
-        groups = [(self._members, self.threshold)]
+        groups = [(self._coarse, self.threshold)]
         if self.fine_tags:
             groups.append((self._fine, self.fine_threshold))
         for group, minimum in groups:
-            for name, indices in group.items():
-                confidence = min(1.0, float(probabilities[indices].sum()))
-                if confidence >= minimum:
-                    found.append(Tag(name, confidence, TAG_SOURCE))
+            sums = group.sums(probabilities)
+            for index in np.flatnonzero(sums >= minimum):
+                found.append(Tag(group.names[index], min(1.0, float(sums[index])), TAG_SOURCE))
         return merge_tags(found)
 
     def classify(self, image: Image.Image) -> Classification:
@@ -333,6 +332,21 @@ class ContentClassifier:
             perplexity=spread,
             uncertain=spread > self.max_perplexity,
         )
+
+
+class _GroupSums:
+    """Sums of class probabilities per named group of classes (groups may overlap),
+    in one vectorised pass: a per-group Python loop over ~1000 fine labels cost ~3 ms
+    of GIL-held time per image."""
+
+    def __init__(self, groups: Mapping[str, np.ndarray]) -> None:
+        self.names = list(groups)
+        self._classes = np.concatenate([groups[name] for name in self.names]) if groups else np.zeros(0, np.intp)
+        self._groups = np.repeat(np.arange(len(self.names)), [len(groups[name]) for name in self.names])
+
+    def sums(self, probabilities: np.ndarray) -> np.ndarray:
+        """float64 (len(names),): the summed probability of each group's classes."""
+        return np.bincount(self._groups, weights=probabilities[self._classes], minlength=len(self.names))
 
 
 _shared: ContentClassifier | None = None
