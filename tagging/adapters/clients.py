@@ -1,7 +1,9 @@
 """SDK clients, built once per process from the storage connection string."""
 from __future__ import annotations
 
+import os
 import threading
+import urllib.request
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -25,11 +27,24 @@ class Clients:
     table: TableServiceClient
 
 
-def _timeouts(settings: Settings) -> dict:
-    return {
+def _transport_options(settings: Settings) -> dict:
+    """Timeouts, and the environment read once rather than on every call.
+
+    requests otherwise looks up every proxy variable, the CA bundle variables and the
+    .netrc files per request (~0.4 ms of CPU a call). A configured proxy keeps that
+    per-call look-up, since NO_PROXY is matched per URL; a CA bundle is passed on.
+    """
+    options: dict = {
         "connection_timeout": settings.storage_timeout_seconds,
         "read_timeout": max(settings.storage_timeout_seconds, 30),
     }
+    if urllib.request.getproxies():
+        return options
+    options["use_env_settings"] = False
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        options["connection_verify"] = bundle
+    return options
 
 
 _lock = threading.Lock()
@@ -39,7 +54,7 @@ _lock = threading.Lock()
 def get_clients(settings: Settings) -> Clients:
     """Service clients for ``settings`` (cached: one set per process and settings)."""
     with _lock:
-        timeouts = _timeouts(settings)
+        transport = _transport_options(settings)
         # Storage's default ExponentialRetry waits 15 s, then 18 s; retry twice ~0.5 s apart.
         storage_retry = {"backoff": 0.5, "retry_total": RETRY_TOTAL, "random_jitter_range": 0.2}
         return Clients(
@@ -49,16 +64,16 @@ def get_clients(settings: Settings) -> Clients:
                 # Read downloads in 4 MiB pieces (SDK default 256 KiB): a 3 MB photo then
                 # costs ~40 % less CPU to download.
                 connection_data_block_size=DOWNLOAD_BLOCK_BYTES,
-                **timeouts,
+                **transport,
             ),
             queue=QueueServiceClient.from_connection_string(
-                settings.storage_connection, retry_policy=QueueRetry(**storage_retry), **timeouts
+                settings.storage_connection, retry_policy=QueueRetry(**storage_retry), **transport
             ),
             table=TableServiceClient.from_connection_string(
                 settings.storage_connection,
                 retry_total=RETRY_TOTAL,
                 retry_backoff_factor=0.5,
                 retry_backoff_max=2,
-                **timeouts,
+                **transport,
             ),
         )

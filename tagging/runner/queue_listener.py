@@ -32,6 +32,7 @@ import math
 import random
 import re
 import time
+import urllib.request
 from typing import Any, Callable
 
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError, ResourceNotFoundError
@@ -105,6 +106,9 @@ class ClientPool:
                 random_jitter_range=1,
                 connection_timeout=5,
                 read_timeout=30,
+                # aiohttp's trust_env looks up proxies and .netrc on every request;
+                # keep it only where a proxy is configured.
+                use_env_settings=bool(urllib.request.getproxies()),
             )
             self._services[connection_string] = service
         return service.get_queue_client(name)
