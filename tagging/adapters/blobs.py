@@ -67,6 +67,12 @@ class BlobStore:
         return data, metadata
 
     @storage_call
+    def original_exists(self, user_key: str, image_id: str) -> bool:
+        """Whether the original is stored (one HEAD request, no body)."""
+        blob = self._container(self._settings.images_container).get_blob_client(original_name(user_key, image_id))
+        return bool(blob.exists())
+
+    @storage_call
     def put_thumbnail(self, user_key: str, image_id: str, jpeg: bytes) -> None:
         self._container(self._settings.thumbnails_container).upload_blob(
             thumbnail_name(user_key, image_id),

@@ -123,10 +123,6 @@ class ImageTable(_Table):
             return False
 
     @storage_call
-    def upsert(self, record: ImageRecord) -> None:
-        self._table().upsert_entity(image_to_entity(record), mode=UpdateMode.REPLACE)
-
-    @storage_call
     def replace_existing(self, record: ImageRecord) -> None:
         """Replace an entity that must exist; raises NotFound when it was deleted."""
         self._table().update_entity(image_to_entity(record), mode=UpdateMode.REPLACE)

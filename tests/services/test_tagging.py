@@ -1,0 +1,119 @@
+"""TagService against a real Azurite: which reads a delivery makes, and how an image
+deleted before or while it is tagged stays deleted.
+
+Hooks wrap real storage methods only to run a real write at a chosen moment (or to
+count calls); every read and write still goes to Azurite.
+"""
+from __future__ import annotations
+
+import pytest
+
+from tagging.adapters.queues import encode_request
+from tagging.core.keys import user_key
+from tagging.core.records import QUEUED, TAGGED, TagRequest
+from tagging.core.tags import Tag
+from tagging.services.query import QueryService
+from tagging.services.tagging import TagService
+from tagging.services.upload import IncomingFile, UploadService
+from tagging.settings import get_settings
+from tests.support import images
+from tests.support.storage import NOTHING, leftovers
+
+
+@pytest.fixture
+def services(storage, host):
+    settings = get_settings()
+    yield UploadService(settings, storage), TagService(settings, storage), QueryService(settings, storage)
+    host.queue().clear_messages()  # these tests run the service directly, not the queue
+
+
+def _upload(upload: UploadService, user: str, data: bytes | None = None) -> str:
+    result = upload.upload(user_key(user), [IncomingFile("t.jpg", data or images.photo_like((320, 240)))], None)
+    return result.images[0]["id"]
+
+
+def _message(user: str, image_id: str, force: bool = False) -> bytes:
+    return encode_request(TagRequest(user_key(user), image_id, force=force))
+
+
+def _count_calls(monkeypatch, obj, name: str) -> list[int]:
+    calls = [0]
+    real = getattr(obj, name)
+
+    def counted(*args, **kwargs):
+        calls[0] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(obj, name, counted)
+    return calls
+
+
+def test_first_delivery_reads_no_record_and_a_redelivery_does(services, storage, monkeypatch):
+    upload, tagger, _ = services
+    image_id = _upload(upload, "reads")
+    finds = _count_calls(monkeypatch, storage.images, "find")
+    assert tagger.process(_message("reads", image_id), dequeue_count=1).outcome == TAGGED
+    assert finds[0] == 0
+    record = storage.images.get(user_key("reads"), image_id)
+    assert record.status == TAGGED and record.filename == "t.jpg" and record.tags
+    again = tagger.process(_message("reads", image_id), dequeue_count=2)
+    assert (again.outcome, again.reason) == ("skipped", "already tagged") and finds[0] == 1
+
+
+def test_forced_recheck_removes_index_rows_of_tags_that_no_longer_apply(services, storage):
+    upload, tagger, _ = services
+    image_id = _upload(upload, "recheck")
+    tagger.process(_message("recheck", image_id))
+    key = user_key("recheck")
+    record = storage.images.get(key, image_id)
+    record.tags = [*record.tags, Tag("stale-tag", 0.9, "test")]
+    storage.images.replace_existing(record)
+    storage.index.replace_rows(key, image_id, record.tags, stale=[], summary={})
+    assert tagger.process(_message("recheck", image_id, force=True)).outcome == TAGGED
+    rows = {row["Tag"] for row in storage.index._range(key, "", "~", None)}
+    assert "stale-tag" not in rows and rows == {t.name for t in storage.images.get(key, image_id).tags}
+
+
+def test_image_deleted_before_its_message_runs_is_dropped_and_stays_deleted(services, storage, host):
+    upload, tagger, query = services
+    image_id = _upload(upload, "gone-early")
+    query.delete_image(user_key("gone-early"), image_id)
+    outcome = tagger.process(_message("gone-early", image_id))
+    assert (outcome.outcome, outcome.reason) == ("dropped", "no blob and no record")
+    host.queue().clear_messages()
+    assert leftovers(storage, "gone-early", host.queue()) == NOTHING | {"batches": 1}
+
+
+def test_image_deleted_while_tagging_is_not_written_back(services, storage, host, monkeypatch):
+    upload, tagger, query = services
+    key = user_key("gone-midway")
+    image_id = _upload(upload, "gone-midway")
+    real = storage.index.replace_rows
+
+    def delete_first(*args, **kwargs):  # the owner deletes just before the index is written
+        query.delete_image(key, image_id)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(storage.index, "replace_rows", delete_first)
+    outcome = tagger.process(_message("gone-midway", image_id))
+    assert (outcome.outcome, outcome.reason) == ("dropped", "deleted while tagging")
+    host.queue().clear_messages()
+    assert leftovers(storage, "gone-midway", host.queue()) == NOTHING | {"batches": 1}
+
+
+def test_missing_record_is_created_and_an_insert_racing_the_upload_still_ends_tagged(services, storage, monkeypatch):
+    upload, tagger, _ = services
+    key = user_key("late-insert")
+    image_id = _upload(upload, "late-insert")
+    queued = storage.images.get(key, image_id)
+    storage.images.delete(key, image_id)  # the upload has not inserted its record yet
+    real = storage.blobs.original_exists
+
+    def insert_meanwhile(*args, **kwargs):  # ... and does so while the tagger commits
+        assert storage.images.insert(queued)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(storage.blobs, "original_exists", insert_meanwhile)
+    assert tagger.process(_message("late-insert", image_id)).outcome == TAGGED
+    record = storage.images.get(key, image_id)
+    assert record.status == TAGGED and record.filename == "t.jpg" and queued.status == QUEUED
