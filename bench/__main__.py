@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--phone-photos", type=int, default=8, help="12 MP JPEGs to generate (default 8)")
     parser.add_argument("--repeats", type=int, default=5, help="timings per image and path (default 5)")
     parser.add_argument("--skip-e2e", action="store_true", help="only the tagging-speed part")
-    parser.add_argument("--e2e-images", type=int, default=48, help="images uploaded per end-to-end run (default 48)")
+    parser.add_argument("--e2e-images", type=int, default=96, help="images uploaded per end-to-end run (default 96)")
     parser.add_argument("--latency-samples", type=int, default=20, help="idle upload -> tagged samples (default 20)")
     args = parser.parse_args(argv)
 
@@ -48,10 +48,21 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_e2e:
         from bench import end_to_end
 
-        e2e = end_to_end.run(phone, images=args.e2e_images, latency_samples=args.latency_samples)
+        e2e = end_to_end.run(
+            phone,
+            images=args.e2e_images,
+            latency_samples=args.latency_samples,
+            tagging_rate=lambda: tagging_speed.tagging_rate(phone),
+        )
         for workers in (1, 2):
+            run = e2e[f"workers_{workers}"]
+            # The target ratio: against the tagging-only rate measured around this run.
             e2e[f"throughput_over_tagging_{workers}_worker"] = round(
-                e2e[f"workers_{workers}"]["images_per_s"] / report["tagging_12mp"]["tagging_images_per_s"], 3
+                run["images_per_s"] / run["tagging_images_per_s_adjacent"], 3
+            )
+            # The same against the headline rate measured at the start, for comparison.
+            e2e[f"throughput_over_headline_tagging_{workers}_worker"] = round(
+                run["images_per_s"] / report["tagging_12mp"]["tagging_images_per_s"], 3
             )
         report["end_to_end"] = e2e
         print(_table("End to end through the runner and Azurite (12 MP JPEGs):", _flatten(e2e)))

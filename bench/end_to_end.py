@@ -16,6 +16,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
+from typing import Callable
 
 import requests
 
@@ -126,8 +127,19 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-def run(photos: dict[str, bytes], images: int = 48, latency_samples: int = 20) -> dict:
-    """Throughput with 1 and 2 workers, then idle latency with 1 worker."""
+def run(
+    photos: dict[str, bytes],
+    images: int = 48,
+    latency_samples: int = 20,
+    tagging_rate: Callable[[], float] | None = None,
+) -> dict:
+    """Throughput with 1 and 2 workers, then idle latency with 1 worker.
+
+    ``tagging_rate`` (tagging-only images/s) is measured just before and just after
+    each throughput run; their mean is the run's ``tagging_images_per_s_adjacent``.
+    This machine's speed drifts by ±20 % within a minute, so a ratio against a rate
+    measured alongside is steadier than one against a rate from a minute earlier.
+    """
     items = list(photos.items())
     results: dict = {}
     with tempfile.TemporaryDirectory(prefix="tagging-bench-") as scratch:
@@ -140,6 +152,7 @@ def run(photos: dict[str, bytes], images: int = 48, latency_samples: int = 20) -
                 try:
                     # Warm every worker's classifier before timing.
                     throughput(runner.base, items, 2 * workers)
+                    before = tagging_rate() if tagging_rate else None
                     app_cpu, storage_cpu = cpu_seconds(runner.process.pid), cpu_seconds(azurite.process.pid)
                     measured = throughput(runner.base, items, images)
                     # Where the CPU went, per image: the app (runner workers) and Azurite.
@@ -147,6 +160,8 @@ def run(photos: dict[str, bytes], images: int = 48, latency_samples: int = 20) -
                     measured["azurite_cpu_ms_per_image"] = round(
                         (cpu_seconds(azurite.process.pid) - storage_cpu) * 1000 / images, 1
                     )
+                    if tagging_rate and before:
+                        measured["tagging_images_per_s_adjacent"] = round((before + tagging_rate()) / 2, 2)
                     results[f"workers_{workers}"] = measured
                     if workers == 1:
                         results["latency_idle"] = latency(runner.base, items, latency_samples)
