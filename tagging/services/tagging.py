@@ -2,8 +2,9 @@
 
 Idempotent: tags are a pure function of the image bytes, every write replaces what it
 names (deterministic keys), and the status is written last, so the same message run
-twice, even concurrently, converges on one state. Storage errors propagate (the host retries
-the message); an image that cannot be decoded is marked ``failed`` and not retried.
+twice, even concurrently, converges on one state. Storage errors propagate (the host
+retries the message); an image that cannot be decoded is marked ``failed`` and not
+retried.
 """
 from __future__ import annotations
 
