@@ -200,6 +200,7 @@ class TagIndexTable(_Table):
         """Upsert a row per tag and delete the rows of ``stale`` tag names, in
         transactions of at most 100 operations (one partition)."""
         operations: list[tuple[str, dict[str, Any]]] = []
+        summary_json = _json(summary)  # the same on every row: serialise once
         for tag in tags:
             operations.append(
                 (
@@ -211,7 +212,7 @@ class TagIndexTable(_Table):
                         "Tag": tag.name,
                         "Confidence": float(tag.confidence),
                         "Source": tag.source,
-                        "Summary": _json(summary),
+                        "Summary": summary_json,
                     },
                 )
             )
