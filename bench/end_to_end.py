@@ -129,7 +129,7 @@ def cpu_seconds(pid: int) -> float:
 
 def run(
     photos: dict[str, bytes],
-    images: int = 48,
+    images: int = 96,
     latency_samples: int = 20,
     tagging_rate: Callable[[], float] | None = None,
 ) -> dict:
