@@ -6,7 +6,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+# Test-only environments kept apart from .venv (see tests/requirements/*.txt).
+CHECKOV_STAMP := .artifacts/checkov-venv/.installed
+WORKER_SITE_STAMP := .artifacts/worker-site/.installed
 
+# make start needs only install; make test also builds the test-only environments.
 .PHONY: install start test bench load clean
 
 install: $(PY_STAMP) $(NODE_STAMP)
@@ -20,10 +24,20 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+$(CHECKOV_STAMP): tests/requirements/checkov.txt
+	test -x .artifacts/checkov-venv/bin/python || $(PYTHON) -m venv .artifacts/checkov-venv
+	.artifacts/checkov-venv/bin/python -m pip install --quiet --disable-pip-version-check -r $<
+	touch $@
+
+$(WORKER_SITE_STAMP): tests/requirements/worker-site.txt
+	rm -rf .artifacts/worker-site
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-deps --target .artifacts/worker-site -r $<
+	touch $@
+
 start: install
 	$(PY) -m tagging.local.start
 
-test: install
+test: install $(CHECKOV_STAMP) $(WORKER_SITE_STAMP)
 	$(PY) -m pytest
 
 bench: install
