@@ -1,0 +1,132 @@
+"""The deployment package: what `.funcignore` lets through, and that it runs alone.
+
+The package is built the way the tooling builds it (Core Tools' ``func azure
+functionapp publish`` and ``azd deploy`` zip the project folder minus what
+``.funcignore`` matches, with .gitignore semantics; here ``pathspec.GitIgnoreSpec``).
+
+The project tree is git's view of it, ``git ls-files -co --exclude-standard``
+(tracked files plus untracked files that are not git-ignored), rather than a walk
+of the folder: a walk would also meet a developer's ``.venv``, ``node_modules``,
+``local.settings.json`` or stray scratch files, so the result would depend on whose
+machine runs the test, while a new source file someone forgets to exclude still
+shows up (untracked files are included). Those git-ignored paths are what the
+tooling meets on a real machine, so the test also checks that ``.funcignore``
+itself matches them.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pathspec
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+REQUIRED = [
+    "function_app.py",
+    "host.json",
+    "requirements.txt",
+    "tagging/__init__.py",
+    "tagging/bindings/__init__.py",
+    "tagging/bindings/upload.py",
+    "tagging/core/classify/rules.json",
+    "tagging/ui/static/",
+]
+EXCLUDED_DIRS = [
+    "tests/", "bench/", "tools/", "docs/", "node_modules/", ".venv/", ".artifacts/", ".azurite/", ".ci/",
+    "infra/", "tagging/runner/", "tagging/local/", "tagging/cli/",
+]  # fmt: skip
+EXCLUDED_FILES = [
+    "azure.yaml", "Makefile", "package.json", "package-lock.json", "requirements-dev.txt",
+    "local.settings.json", "local.settings.json.example", "tagging/__main__.py",
+]  # fmt: skip
+# Present on a developer's machine or CI runner but git-ignored (so not in the tree above).
+ON_DISK_ONLY = [
+    "local.settings.json", ".venv/lib/python3.11/site-packages/x.py", "node_modules/azurite/package.json",
+    ".artifacts/checkov-venv/bin/python", ".azurite/__blobstorage__/x", "tagging/__pycache__/logs.cpython-311.pyc",
+    ".pytest_cache/v/cache/nodeids", "infra/main.bicep", "azure.yaml", ".azure/dev/.env",
+]  # fmt: skip
+
+
+def funcignore() -> pathspec.GitIgnoreSpec:
+    return pathspec.GitIgnoreSpec.from_lines((ROOT / ".funcignore").read_text(encoding="utf-8").splitlines())
+
+
+def project_files() -> list[str]:
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
+                            capture_output=True).stdout.decode("utf-8")  # fmt: skip
+    return sorted(name for name in listed.split("\0") if name and (ROOT / name).is_file())
+
+
+def build_package(target: Path) -> list[str]:
+    """Zip the project minus .funcignore into ``target``; returns the archive's names."""
+    spec = funcignore()
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in project_files():
+            if not spec.match_file(name):
+                archive.write(ROOT / name, name)
+    with zipfile.ZipFile(target) as archive:
+        return sorted(archive.namelist())
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory) -> tuple[Path, list[str]]:
+    target = tmp_path_factory.mktemp("deploy") / "package.zip"
+    return target, build_package(target)
+
+
+def test_the_package_holds_the_app_and_nothing_else(package):
+    _, names = package
+    for required in REQUIRED:
+        assert any(n == required or (required.endswith("/") and n.startswith(required)) for n in names), required
+    assert any(n.startswith("tagging/ui/static/") and n.endswith(".js") for n in names)
+    for folder in EXCLUDED_DIRS:
+        assert not [n for n in names if n.startswith(folder)], folder
+    for name in EXCLUDED_FILES:
+        assert name not in names, name
+    assert not [n for n in names if n.rsplit("/", 1)[-1].startswith("local.settings.json")]
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    top = sorted({n.split("/", 1)[0] for n in names})
+    assert top == ["function_app.py", "host.json", "requirements.txt", "tagging"], top
+
+
+def test_funcignore_also_keeps_out_what_only_exists_on_disk():
+    spec = funcignore()
+    assert [p for p in ON_DISK_ONLY if not spec.match_file(p)] == []
+
+
+def test_nothing_the_deployed_app_imports_is_excluded(package, functions, tmp_path):
+    """Extract the package and index the app from it alone, in a fresh interpreter with
+    the project's site-packages (as the worker runs it from the app folder): every
+    function the repository indexes is there, and no module comes from the repository."""
+    zipped, _ = package
+    app_dir = tmp_path / "wwwroot"
+    with zipfile.ZipFile(zipped) as archive:
+        archive.extractall(app_dir)
+    probe = textwrap.dedent(
+        """
+        import json, sys
+        app_dir = sys.argv[1]
+        sys.path.insert(0, app_dir)
+        import function_app
+        names = sorted(f.get_function_name() for f in function_app.app.get_functions())
+        files = [getattr(m, "__file__", None) or "" for m in list(sys.modules.values())]
+        print(json.dumps({"functions": names, "files": files}))
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "TAGGING_", "AzureWebJobs"))}
+    # -I: no PYTHONPATH, no user site, not the current folder: only the package and site-packages.
+    done = subprocess.run([sys.executable, "-I", "-c", probe, str(app_dir)], cwd=app_dir, env=env,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-4000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["functions"] == sorted(functions)
+    venv = str(Path(sys.prefix).resolve())
+    from_repo = [f for f in result["files"] if f.startswith(str(ROOT)) and not str(Path(f).resolve()).startswith(venv)]
+    assert from_repo == []
