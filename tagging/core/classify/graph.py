@@ -16,6 +16,9 @@ stride ``STAGE_STRIDES[i]``, the others stride 1. Every BatchNorm (eps 1e-3) is
 folded into the convolution before it. Convolutions use TensorFlow "SAME" padding,
 computed here as explicit (possibly asymmetric) pads for a 224x224 input.
 
+The model is described with the in-house :mod:`.onnx_proto` writer, not the ``onnx``
+package: the deployed app must import neither onnx nor protobuf (see that module).
+
 Graph contract: input ``"input"`` float32 ``[N, 3, 224, 224]`` (N dynamic), already
 normalised as ``(pixel - 127) / 128``; output ``"logits"`` float32 ``[N, 1000]``
 (pre-softmax, ImageNet-1k class order).
@@ -27,8 +30,8 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
+
+from .onnx_proto import FLOAT, Graph, Model, Node, Tensor, ValueInfo
 
 INPUT_NAME = "input"
 OUTPUT_NAME = "logits"
@@ -121,13 +124,13 @@ def fold_batchnorm(
 class _GraphBuilder:
     def __init__(self, state: dict[str, np.ndarray]) -> None:
         self.state = state
-        self.nodes: list[onnx.NodeProto] = []
-        self.initializers: list[onnx.TensorProto] = []
+        self.nodes: list[Node] = []
+        self.initializers: list[Tensor] = []
         self.size = INPUT_SIZE  # current spatial size (square)
         self._clip_bounds_added = False
 
     def _init(self, name: str, array: np.ndarray) -> str:
-        self.initializers.append(numpy_helper.from_array(np.asarray(array, order="C"), name))  # keeps 0-d scalars 0-d
+        self.initializers.append(Tensor(name, np.asarray(array)))  # 0-d scalars stay 0-d
         return name
 
     def conv_bn(self, x: str, conv: str, bn: str, stride: int, group: int, out: str) -> str:
@@ -137,15 +140,17 @@ class _GraphBuilder:
         w = self._init(conv + ".weight", weight)
         b = self._init(conv + ".bias", bias)
         self.nodes.append(
-            helper.make_node(
+            Node(
                 "Conv",
                 [x, w, b],
                 [out],
                 name=conv,
-                kernel_shape=[kernel, kernel],
-                strides=[stride, stride],
-                pads=[before, before, after, after],
-                group=group,
+                attributes={
+                    "kernel_shape": [kernel, kernel],
+                    "strides": [stride, stride],
+                    "pads": [before, before, after, after],
+                    "group": group,
+                },
             )
         )
         self.size = out_size
@@ -156,7 +161,7 @@ class _GraphBuilder:
             self._init("relu6.min", np.array(0.0, dtype=np.float32))
             self._init("relu6.max", np.array(6.0, dtype=np.float32))
             self._clip_bounds_added = True
-        self.nodes.append(helper.make_node("Clip", [x, "relu6.min", "relu6.max"], [out], name=out))
+        self.nodes.append(Node("Clip", [x, "relu6.min", "relu6.max"], [out], name=out))
         return out
 
     def block(self, x: str, spec: BlockSpec) -> str:
@@ -170,17 +175,19 @@ class _GraphBuilder:
         h = self.conv_bn(h, p + "_project_conv", p + "_bn2", 1, 1, p + "project")
         if spec.residual:
             out = p + "add"
-            self.nodes.append(helper.make_node("Add", [h, x], [out], name=out))
+            self.nodes.append(Node("Add", [h, x], [out], name=out))
             h = out
         return h
 
 
-def build_model(state: dict[str, np.ndarray], check: bool = True) -> onnx.ModelProto:
+def build_model(state: dict[str, np.ndarray]) -> Model:
     """Build the EfficientNet-Lite0 ONNX model from a state dict (see module docstring).
 
     state: parameter name -> numpy array, as returned by
     :func:`tagging.core.classify.weights.load_state_dict`.
-    check: run :func:`onnx.checker.check_model` (full check) on the result.
+    Returns the model in memory; ``.to_bytes()`` serialises it (ModelProto bytes for
+    ``onnxruntime.InferenceSession``). The tests run ``onnx.checker`` (full check) on
+    those bytes; the app cannot, as it must not import onnx.
     """
     g = _GraphBuilder(state)
     x = g.conv_bn(INPUT_NAME, "_conv_stem", "_bn0", 2, 1, "stem")
@@ -189,26 +196,23 @@ def build_model(state: dict[str, np.ndarray], check: bool = True) -> onnx.ModelP
         x = g.block(x, spec)
     x = g.conv_bn(x, "_conv_head", "_bn1", 1, 1, "head")
     x = g.relu6(x, "head.relu6")
-    g.nodes.append(helper.make_node("GlobalAveragePool", [x], ["pool"], name="pool"))
-    g.nodes.append(helper.make_node("Flatten", ["pool"], ["features"], name="flatten", axis=1))
+    g.nodes.append(Node("GlobalAveragePool", [x], ["pool"], name="pool"))
+    g.nodes.append(Node("Flatten", ["pool"], ["features"], name="flatten", attributes={"axis": 1}))
     fc_w = g._init("_fc.weight", state["_fc.weight"].astype(np.float32))
     fc_b = g._init("_fc.bias", state["_fc.bias"].astype(np.float32))
-    g.nodes.append(helper.make_node("Gemm", ["features", fc_w, fc_b], [OUTPUT_NAME], name="_fc", transB=1))
+    g.nodes.append(Node("Gemm", ["features", fc_w, fc_b], [OUTPUT_NAME], name="_fc", attributes={"transB": 1}))
 
-    graph = helper.make_graph(
-        g.nodes,
+    graph = Graph(
         "efficientnet-lite0",
-        [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, ["N", 3, INPUT_SIZE, INPUT_SIZE])],
-        [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, ["N", NUM_CLASSES])],
-        initializer=g.initializers,
+        g.nodes,
+        g.initializers,
+        [ValueInfo(INPUT_NAME, FLOAT, ["N", 3, INPUT_SIZE, INPUT_SIZE])],
+        [ValueInfo(OUTPUT_NAME, FLOAT, ["N", NUM_CLASSES])],
     )
-    model = helper.make_model(
+    return Model(
         graph,
-        opset_imports=[helper.make_opsetid("", OPSET)],
+        opsets={"": OPSET},
+        ir_version=IR_VERSION,
         producer_name="tagging.core.classify",
         doc_string="EfficientNet-Lite0 (ImageNet-1k), BatchNorm folded, TF SAME padding for 224x224 input",
     )
-    model.ir_version = IR_VERSION
-    if check:
-        onnx.checker.check_model(model, full_check=True)
-    return model

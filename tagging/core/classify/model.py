@@ -270,16 +270,14 @@ class ContentClassifier:
                 fine.setdefault(tag_name, []).append(index)
         self._fine = _GroupSums({name: np.array(indices, dtype=np.intp) for name, indices in fine.items()})
 
-        model = _graph.build_model(load_state_dict(weights_path), check=False)
+        model = _graph.build_model(load_state_dict(weights_path)).to_bytes()
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
-        self._session = ort.InferenceSession(
-            model.SerializeToString(), sess_options=options, providers=["CPUExecutionProvider"]
-        )
+        self._session = ort.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
         del model
 
     def logits(self, batch: np.ndarray) -> np.ndarray:

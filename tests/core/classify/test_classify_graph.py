@@ -1,5 +1,8 @@
 """The ONNX graph: structure, checker, and agreement with an independent PyTorch run
-(tests/fixtures/classifier_reference.json, written by tools/make_classifier_reference.py)."""
+(tests/fixtures/classifier_reference.json, written by tools/make_classifier_reference.py).
+
+The app serialises the graph itself (tagging/core/classify/onnx_proto.py); these tests
+parse its bytes with the onnx package, which only tests and tools may import."""
 from __future__ import annotations
 
 import json
@@ -15,6 +18,7 @@ from tagging.core.classify.graph import (
     INPUT_NAME,
     OUTPUT_NAME,
     block_specs,
+    OPSET,
     build_model,
     fold_batchnorm,
     same_pads,
@@ -32,8 +36,13 @@ def state() -> dict[str, np.ndarray]:
 
 
 @pytest.fixture(scope="module")
-def model(state: dict[str, np.ndarray]) -> onnx.ModelProto:
-    return build_model(state, check=False)
+def serialised(state: dict[str, np.ndarray]) -> bytes:
+    return build_model(state).to_bytes()
+
+
+@pytest.fixture(scope="module")
+def model(serialised: bytes) -> onnx.ModelProto:
+    return onnx.load_from_string(serialised)
 
 
 def test_graph_passes_the_onnx_checker(model: onnx.ModelProto) -> None:
@@ -44,6 +53,14 @@ def test_graph_passes_the_onnx_checker(model: onnx.ModelProto) -> None:
     assert [d.dim_value or d.dim_param for d in out.type.tensor_type.shape.dim] == ["N", 1000]
     (inp,) = model.graph.input
     assert inp.name == INPUT_NAME
+    assert [d.dim_value or d.dim_param for d in inp.type.tensor_type.shape.dim] == ["N", 3, 224, 224]
+    assert [(o.domain, o.version) for o in model.opset_import] == [("", OPSET)]
+
+
+def test_serialisation_is_canonical(model: onnx.ModelProto, serialised: bytes) -> None:
+    """protobuf re-serialises the parsed model to the very same bytes: no field was
+    dropped, reordered or encoded differently from what onnx itself would write."""
+    assert model.SerializeToString() == serialised
 
 
 def test_graph_structure(model: onnx.ModelProto) -> None:
