@@ -46,11 +46,21 @@ def runner_env(connection_string: str, **values: str) -> dict[str, str]:
 
 
 class RunnerProcess:
-    """A runner on a free port (or ``port``); its output goes to ``log_path``."""
+    """A runner on a free port (or ``port``); its output goes to ``log_path``.
+
+    Unless ``args`` name a ``--settings-file`` (or ``use_example`` is False), an app
+    folder with a ``local.settings.json.example`` runs with that file, explicitly: tests
+    and benchmarks get the committed settings (``env`` still wins), never a developer's
+    own ``local.settings.json`` nor nothing on a fresh clone. The runner itself never
+    falls back to the example."""
 
     def __init__(
-        self, app_dir: Path, env: dict[str, str], args: list[str], log_path: Path, port: int | None = None
+        self, app_dir: Path, env: dict[str, str], args: list[str], log_path: Path, port: int | None = None,
+        use_example: bool = True,
     ) -> None:
+        example = Path(app_dir) / "local.settings.json.example"
+        if use_example and "--settings-file" not in args and example.is_file():
+            args = [*args, "--settings-file", str(example)]
         self.app_dir, self.env, self.args, self.log_path = app_dir, env, args, log_path
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"

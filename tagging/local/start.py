@@ -3,12 +3,12 @@
 Azurite (pinned in package.json) keeps its data in ``.azurite/`` on the default ports
 10000-10002; an Azurite already answering there is reused (and left running). The app
 runs with ``func start`` when Core Tools is on PATH, otherwise with the project's
-runner (``python -m tagging.runner``). Ctrl-C or SIGTERM stops what this started.
+runner (``python -m tagging.runner``); both read ``local.settings.json``, created from
+the example on the first start. Ctrl-C or SIGTERM stops what this started.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import signal
@@ -75,14 +75,18 @@ def serve_command(port: int) -> tuple[list[str], str]:
     return runner, "the project's runner (Core Tools is not installed)"
 
 
-def settings_for_func(env: dict[str, str]) -> None:
-    """Core Tools reads only local.settings.json: without one, pass the example's
-    values through the environment (values already set win, as in Core Tools)."""
-    if (PROJECT_ROOT / "local.settings.json").exists():
-        return
-    example = json.loads((PROJECT_ROOT / "local.settings.json.example").read_text(encoding="utf-8"))
-    for name, value in (example.get("Values") or {}).items():
-        env.setdefault(name, str(value))
+def ensure_local_settings(root: Path = PROJECT_ROOT) -> bool:
+    """Create ``local.settings.json`` from the example when it is missing (a fresh
+    clone), as the README's ``cp`` step would, and say so; True when created. Core
+    Tools and the runner read only ``local.settings.json``, as the host reads only the
+    app settings in effect; an existing file is never touched."""
+    settings, example = root / "local.settings.json", root / "local.settings.json.example"
+    if settings.exists() or not example.is_file():
+        return False
+    shutil.copyfile(example, settings)
+    print(f"Created local.settings.json from local.settings.json.example (first start); "
+          f"edit {settings.name} to change settings.", flush=True)  # fmt: skip
+    return True
 
 
 def wait_ready(process: subprocess.Popen, port: int, timeout: float = READY_TIMEOUT) -> bool:
@@ -126,10 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     except StartError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    ensure_local_settings()
     command, label = serve_command(args.port)
     env = dict(os.environ)
-    if command[0] != sys.executable:
-        settings_for_func(env)
     if "AzureWebJobsStorage" in os.environ:
         print("Note: AzureWebJobsStorage is set in your environment and wins over local.settings.json.", flush=True)
     # Own session: Ctrl-C reaches this launcher only, which passes one SIGTERM on.

@@ -1,9 +1,11 @@
 """App settings as Core Tools reads them: ``local.settings.json`` and ``%NAME%``.
 
-``Values`` become environment variables, but a variable already set in the
+Only ``local.settings.json`` (or an explicit ``--settings-file``) is read, never the
+``.example`` beside it: the host resolves settings from the app settings in effect
+only. ``Values`` become environment variables, but a variable already set in the
 environment wins (as with ``func start``). Binding properties may hold ``%NAME%``
 expressions anywhere in a string (``%TAGGING_QUEUE%-poison``); they resolve from the
-environment, and an unknown name is an error, as in the host.
+environment, and an unknown name is an indexing error of that function, as in the host.
 """
 from __future__ import annotations
 
@@ -42,18 +44,16 @@ class LocalSettings:
 
 
 def find_settings_file(app_dir: Path, explicit: str | os.PathLike | None = None) -> Path | None:
-    """``explicit`` when given, else ``<app_dir>/local.settings.json``, else the
-    ``.example`` beside it (a fresh clone has only that), else None."""
+    """``explicit`` when given, else ``<app_dir>/local.settings.json``, else None.
+    The ``.example`` is never read: settings missing from the file stay unset, so a
+    binding that names one is reported in error, as the host does."""
     if explicit is not None:
         path = Path(explicit)
         if not path.is_file():
             raise SettingsFileError(f"settings file {path} does not exist")
         return path
-    for name in (SETTINGS_FILE, EXAMPLE_FILE):
-        candidate = app_dir / name
-        if candidate.is_file():
-            return candidate
-    return None
+    candidate = app_dir / SETTINGS_FILE
+    return candidate if candidate.is_file() else None
 
 
 def load_local_settings(path: Path | None) -> LocalSettings:

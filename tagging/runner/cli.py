@@ -1,8 +1,9 @@
 """``python -m tagging.runner``: serve a Python v2 function app like ``func start``.
 
-Reads ``<app-dir>/local.settings.json`` (or the ``.example`` beside it) into the
-environment, where existing variables win, and ``<app-dir>/host.json``; then runs
-one worker process, or a supervisor with ``--workers N`` of them.
+Reads ``<app-dir>/local.settings.json`` (or ``--settings-file``; never the
+``.example``) into the environment, where existing variables win, and
+``<app-dir>/host.json``; then runs one worker process, or a supervisor with
+``--workers N`` of them.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from .appsettings import SettingsFileError, apply_values, find_settings_file, load_local_settings
+from .appsettings import EXAMPLE_FILE, SettingsFileError, apply_values, find_settings_file, load_local_settings
 from .queue_listener import LEASE_SECONDS
 from .supervisor import run_supervisor
 from .worker import WorkerOptions, run_worker
@@ -30,7 +31,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None,
                    help=f"worker processes sharing the port and the queues (default: {WORKERS_SETTING} or 1)")
     p.add_argument("--settings-file", default=None,
-                   help="settings file to read instead of <app-dir>/local.settings.json[.example]")
+                   help="settings file to read instead of <app-dir>/local.settings.json")
     p.add_argument("--lease-seconds", type=int, default=LEASE_SECONDS,
                    help=f"how long a received queue message stays invisible between renewals (default {LEASE_SECONDS})")
     p.add_argument("--shutdown-timeout", type=float, default=30.0,
@@ -57,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
         kept = len(settings.values) - len(applied)
         print(f"Settings: {settings.path.name} ({len(applied)} applied, {kept} already set in the environment)",
               file=sys.stderr)  # fmt: skip
+    elif not supervised:
+        hint = " (cp local.settings.json.example local.settings.json)" if (app_dir / EXAMPLE_FILE).is_file() else ""
+        print(f"Settings: no local.settings.json in {app_dir}; the environment only{hint}", file=sys.stderr)
     workers = args.workers if args.workers is not None else _int_setting(WORKERS_SETTING, 1)
     if workers < 1:
         print("error: --workers must be at least 1", file=sys.stderr)

@@ -9,7 +9,9 @@ like the host. Bodies above 100 MB get 413 without being read. A function that
 raises or returns something other than an HttpResponse or str gets a bare 500.
 
 Built in, outside the route prefix: ``GET /`` (a page saying the host runs),
-``GET /admin/host/status`` and ``GET /admin/functions`` (what was indexed).
+``GET /admin/host/status``, ``GET /admin/functions`` (what was indexed, and the
+functions in error) and ``GET /admin/functions/{name}/status`` (``{"errors": [...]}``
+for a function in error, ``{}`` otherwise, 404 for an unknown name, as the host).
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import json
 import logging
 import time
 from typing import Any
+from urllib.parse import unquote
 
 import azure.functions as func
 from aiohttp import web
@@ -35,8 +38,12 @@ _NO_BODY = {204, 304}
 class HttpHost:
     """Routes requests to the app's HTTP functions."""
 
-    def __init__(self, functions: list[IndexedFunction], route_prefix: str, invoker: Invoker) -> None:
+    def __init__(
+        self, functions: list[IndexedFunction], route_prefix: str, invoker: Invoker,
+        errors: dict[str, str] | None = None,
+    ) -> None:  # fmt: skip
         self.functions = functions
+        self.errors = dict(errors or {})  # functions in error: name -> message
         self.route_prefix = route_prefix
         self.invoker = invoker
         self.started = time.monotonic()
@@ -96,8 +103,18 @@ class HttpHost:
             uptime_ms = int((time.monotonic() - self.started) * 1000)
             return web.json_response({"state": "Running", "version": "tagging-runner", "processUptime": uptime_ms})
         if path.lower() == "/admin/functions":
-            return web.Response(text=json.dumps([describe(f, self.route_prefix) for f in self.functions]),
-                                content_type="application/json")  # fmt: skip
+            listed = [describe(f, self.route_prefix) for f in self.functions]
+            listed += [{"name": name, "errors": [error]} for name, error in self.errors.items()]
+            return web.Response(text=json.dumps(listed), content_type="application/json")
+        parts = path.split("/")
+        if len(parts) == 5 and [p.lower() for p in parts[1:3]] == ["admin", "functions"] and parts[4].lower() == "status":
+            name = unquote(parts[3])
+            error = next((e for n, e in self.errors.items() if n.lower() == name.lower()), None)
+            if error is not None:
+                return web.json_response({"errors": [error]})
+            if any(f.name.lower() == name.lower() for f in self.functions):
+                return web.json_response({})
+            return web.Response(status=404)
         return None
 
 

@@ -4,8 +4,12 @@ Imports the script file (``function_app.py``, or ``PYTHON_SCRIPT_FILE_NAME``) fr
 app folder, takes its ``FunctionApp`` and calls ``get_functions()`` once (a second call
 raises). Every trigger property is read from the indexed functions, ``%NAME%``
 expressions resolved: there is no route or queue table to keep in step by hand.
-Functions whose triggers or bindings the runner cannot emulate stop the start with
-a clear message rather than being skipped silently.
+
+A function whose trigger names a setting that is not set (``%NAME%`` unresolved, a
+missing connection) or resolves to an invalid queue name is *in error*, as in the
+host ("Error indexing method 'Functions.x'"): it is left out and reported, and the
+other functions run. Functions whose triggers or bindings the runner cannot emulate
+stop the start with a clear message rather than being skipped silently.
 """
 from __future__ import annotations
 
@@ -27,6 +31,10 @@ _QUEUE_NAME = re.compile(r"^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$")
 
 class AppIndexError(RuntimeError):
     """The app cannot be indexed or uses something the runner does not emulate."""
+
+
+class FunctionIndexError(ValueError):
+    """One function cannot be indexed (the host puts that function in error)."""
 
 
 @dataclass
@@ -75,10 +83,18 @@ def load_app(app_dir: Path, env: Mapping[str, str] | None = None) -> Any:
     return next(iter(apps.values()))
 
 
-def index_functions(app: Any, env: Mapping[str, str] | None = None) -> list[IndexedFunction]:
-    """The app's HTTP and queue functions. Calls ``app.get_functions()`` (once!)."""
+@dataclass
+class IndexResult:
+    functions: list[IndexedFunction]
+    errors: dict[str, str] = field(default_factory=dict)  # function name -> why it is in error
+
+
+def index_functions(app: Any, env: Mapping[str, str] | None = None) -> IndexResult:
+    """The app's HTTP and queue functions, and the functions in error. Calls
+    ``app.get_functions()`` (once!)."""
     env = os.environ if env is None else env
     indexed: list[IndexedFunction] = []
+    errors: dict[str, str] = {}
     for function in app.get_functions():
         name = function.get_function_name()
         trigger = function.get_trigger()
@@ -102,9 +118,9 @@ def index_functions(app: Any, env: Mapping[str, str] | None = None) -> list[Inde
                     f"function {name}: trigger {kind!r} is not emulated by the runner "
                     "(it runs httpTrigger and queueTrigger); use Core Tools (func start) for it"
                 )
-        except ValueError as error:  # UnresolvedSetting and friends
-            raise AppIndexError(f"function {name}: {error}") from None
-    return indexed
+        except ValueError as error:  # UnresolvedSetting, FunctionIndexError: this function only
+            errors[name] = f"Error indexing method 'Functions.{name}': {error}"
+    return IndexResult(indexed, errors)
 
 
 def _check_bindings(name: str, trigger_kind: str | None, bindings: list[Any]) -> None:
@@ -132,9 +148,8 @@ def _http_function(common: dict[str, Any], trigger: Any, env: Mapping[str, str])
 def _queue_function(common: dict[str, Any], trigger: Any, env: Mapping[str, str]) -> QueueFunction:
     queue = resolve(trigger.queue_name or "", env)
     if not _QUEUE_NAME.match(queue):
-        raise AppIndexError(
-            f"function {common['name']}: queue name {queue!r} is invalid "
-            "(3-63 lowercase letters, digits, single dashes)"
+        raise FunctionIndexError(
+            f"queue name {queue!r} is invalid (3-63 lowercase letters, digits, single dashes)"
         )
     setting = resolve(trigger.connection or DEFAULT_CONNECTION, env)
     value = env.get(setting) or env.get(f"AzureWebJobs{setting}")
@@ -144,5 +159,7 @@ def _queue_function(common: dict[str, Any], trigger: Any, env: Mapping[str, str]
                 f"function {common['name']}: identity-based connection {setting}__* is not emulated; "
                 "give the runner a connection string"
             )
-        raise AppIndexError(f"function {common['name']}: connection setting {setting} is not set")
+        raise FunctionIndexError(
+            f"connection setting {setting} is not set: set it in local.settings.json or the environment"
+        )
     return QueueFunction(**common, queue_name=queue, connection_setting=setting, connection_string=value)

@@ -80,13 +80,14 @@ async def _serve(options: WorkerOptions) -> int:
         log.exception("importing the app failed")
         raise StartError("the app could not be imported (see the traceback above)") from None
     try:
-        functions = index_functions(app)
+        indexed = index_functions(app)
         threads = thread_count()
     except (ValueError, RuntimeError) as error:
         raise StartError(str(error)) from None
+    functions = indexed.functions
     executor = ThreadPoolExecutor(threads, thread_name_prefix=THREAD_PREFIX)
     invoker = Invoker(executor, options.app_dir)
-    http = HttpHost(functions, config.route_prefix, invoker)
+    http = HttpHost(functions, config.route_prefix, invoker, errors=indexed.errors)
     runner = web.AppRunner(http.application(), access_log=None, handle_signals=False,
                            shutdown_timeout=options.shutdown_timeout)  # fmt: skip
     await runner.setup()
@@ -105,7 +106,7 @@ async def _serve(options: WorkerOptions) -> int:
             listeners.append(QueueListener(function, config.queues, invoker, clients, notify, options.lease_seconds))
     polling = [asyncio.create_task(listener.run()) for listener in listeners]
     stop = _install_signal_handlers()
-    _announce(functions, config, options, threads)
+    _announce(functions, config, options, threads, indexed.errors)
 
     await stop.wait()
     log.info("stopping: no new messages or connections; waiting up to %.0f s for running invocations",
@@ -160,7 +161,10 @@ def _install_signal_handlers() -> asyncio.Event:
     return stop
 
 
-def _announce(functions: list[IndexedFunction], config: HostConfig, options: WorkerOptions, threads: int) -> None:
+def _announce(
+    functions: list[IndexedFunction], config: HostConfig, options: WorkerOptions, threads: int,
+    errors: dict[str, str] | None = None,
+) -> None:  # fmt: skip
     shown = "127.0.0.1" if options.host in ("0.0.0.0", "::", "") else options.host
     base = f"http://{shown}:{options.port}"
     if options.index in (None, 0):
@@ -172,6 +176,11 @@ def _announce(functions: list[IndexedFunction], config: HostConfig, options: Wor
                 lines.append(f"    {function.name}: [{methods}] {base}{info['route']}")
             else:
                 lines.append(f"    {function.name}: queueTrigger {info['queueName']}")
+        for name in errors or {}:
+            lines.append(f"    {name}: in error (not running; see the error below)")
         print("\n".join(lines), file=sys.stderr, flush=True)
+    for name, error in (errors or {}).items():
+        # The host's wording (ScriptHost: "The '{functionName}' function is in error: {errorMessage}").
+        log.error("The '%s' function is in error: %s", name, error)
     queues = sum(isinstance(f, QueueFunction) for f in functions)
     log.info("runner ready on %s (pid %d, %d queue listener(s), %d threads)", base, os.getpid(), queues, threads)

@@ -28,8 +28,11 @@ def start_runner(tmp_path: Path) -> Iterator[Callable[..., RunnerProcess]]:
     answers; every runner started is stopped after the test."""
     started: list[RunnerProcess] = []
 
-    def start(app_dir: Path, env: dict[str, str], *args: str, ready: bool = True) -> RunnerProcess:
-        runner = RunnerProcess(app_dir, env, list(args), tmp_path / f"runner-{len(started)}.log")
+    def start(
+        app_dir: Path, env: dict[str, str], *args: str, ready: bool = True, use_example: bool = True
+    ) -> RunnerProcess:
+        runner = RunnerProcess(app_dir, env, list(args), tmp_path / f"runner-{len(started)}.log",
+                               use_example=use_example)  # fmt: skip
         started.append(runner)
         return runner.start() if ready else runner
 

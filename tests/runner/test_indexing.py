@@ -16,12 +16,12 @@ PROBE = textwrap.dedent(
     from tagging.runner.indexing import index_functions, load_app
     from tagging.runner.http_server import describe
     try:
-        functions = index_functions(load_app(Path(sys.argv[1])), {"AzureWebJobsStorage": "UseDevelopmentStorage=true",
-                                                                 "TAGGING_QUEUE": "tag-requests"})
+        indexed = index_functions(load_app(Path(sys.argv[1])), {"AzureWebJobsStorage": "UseDevelopmentStorage=true",
+                                                               "TAGGING_QUEUE": "tag-requests"})
     except Exception as error:
         print(json.dumps({"error": type(error).__name__, "message": str(error)}))
     else:
-        print(json.dumps([describe(f, "api") for f in functions]))
+        print(json.dumps({"functions": [describe(f, "api") for f in indexed.functions], "errors": indexed.errors}))
     """
 )
 
@@ -36,7 +36,9 @@ def probe(app_dir: Path):  # type: ignore[no-untyped-def]
 
 
 def test_the_real_app_is_indexed_from_its_decorators():
-    functions = {f["name"]: f for f in probe(ROOT)}
+    indexed = probe(ROOT)
+    assert indexed["errors"] == {}
+    functions = {f["name"]: f for f in indexed["functions"]}
     assert functions["upload_images"] == {
         "name": "upload_images", "trigger": "httpTrigger", "route": "/api/images", "methods": ["POST"],
         "authLevel": "function",
@@ -55,17 +57,12 @@ def write_app(folder: Path, body: str) -> Path:
     return folder
 
 
-def test_unsupported_bindings_and_unknown_settings_stop_the_start(tmp_path):
+def test_unsupported_bindings_stop_the_start(tmp_path):
     timer = write_app(tmp_path / "timer", """
         @app.timer_trigger(schedule="0 */5 * * * *", arg_name="t")
         def tick(t): pass
     """)  # fmt: skip
     assert probe(timer)["error"] == "AppIndexError" and "timerTrigger" in probe(timer)["message"]
-    unresolved = write_app(tmp_path / "unresolved", """
-        @app.queue_trigger(arg_name="m", queue_name="%NOT_SET%", connection="AzureWebJobsStorage")
-        def run(m): pass
-    """)  # fmt: skip
-    assert "'%NOT_SET%' does not resolve" in probe(unresolved)["message"]
     output = write_app(tmp_path / "output", """
         @app.route(route="x")
         @app.queue_output(arg_name="out", queue_name="q-out", connection="AzureWebJobsStorage")
@@ -73,3 +70,35 @@ def test_unsupported_bindings_and_unknown_settings_stop_the_start(tmp_path):
     """)  # fmt: skip
     assert "binding 'queue'" in probe(output)["message"]
     assert "no FunctionApp" in probe(write_app(tmp_path / "empty", "app = None\n"))["message"]
+
+
+def test_a_function_naming_an_unset_setting_is_in_error_and_the_others_are_indexed(tmp_path):
+    """As in the host: an unresolved %NAME% is an indexing error of that function only."""
+    app = write_app(tmp_path / "unresolved", """
+        @app.queue_trigger(arg_name="m", queue_name="%NOT_SET%", connection="AzureWebJobsStorage")
+        def queued(m): pass
+
+        @app.queue_trigger(arg_name="m", queue_name="%TAGGING_QUEUE%-poison", connection="AzureWebJobsStorage")
+        def poisoned(m): pass
+
+        @app.route(route="things/%ALSO_NOT_SET%")
+        def routed(req): pass
+
+        @app.queue_trigger(arg_name="m", queue_name="elsewhere", connection="OTHER_STORAGE")
+        def other_account(m): pass
+
+        @app.queue_trigger(arg_name="m", queue_name="%BAD_NAME%", connection="AzureWebJobsStorage")
+        def bad_name(m): pass
+
+        @app.route(route="fine")
+        def fine(req): pass
+    """.replace("%BAD_NAME%", "Not_Valid"))  # fmt: skip
+    indexed = probe(app)
+    assert sorted(f["name"] for f in indexed["functions"]) == ["fine", "poisoned"]
+    errors = indexed["errors"]
+    assert sorted(errors) == ["bad_name", "other_account", "queued", "routed"]
+    assert errors["queued"].startswith("Error indexing method 'Functions.queued'")
+    assert "'%NOT_SET%' does not resolve to a value" in errors["queued"] and "set NOT_SET" in errors["queued"]
+    assert "'%ALSO_NOT_SET%' does not resolve to a value" in errors["routed"]
+    assert "OTHER_STORAGE" in errors["other_account"]
+    assert "'Not_Valid' is invalid" in errors["bad_name"]

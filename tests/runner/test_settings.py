@@ -41,9 +41,22 @@ def test_local_settings_values_do_not_override_the_environment(tmp_path):
     assert settings.local_http_port == 7199
 
 
-def test_the_example_is_the_fallback_and_encrypted_files_are_refused(tmp_path):
-    assert find_settings_file(ROOT).name in ("local.settings.json", "local.settings.json.example")
+def test_only_local_settings_json_is_read_never_the_example(tmp_path):
+    """The host resolves settings from app settings only: a ``.example`` beside the app
+    is documentation, not settings (it once hid an unset %TAGGING_QUEUE%)."""
+    (tmp_path / "local.settings.json.example").write_text('{"Values": {"TAGGING_QUEUE": "from-example"}}')
     assert find_settings_file(tmp_path) is None
+    assert load_local_settings(find_settings_file(tmp_path)).values == {}
+    (tmp_path / "local.settings.json").write_text('{"Values": {"A": "1"}}')
+    assert find_settings_file(tmp_path) == tmp_path / "local.settings.json"
+    explicit = tmp_path / "other.json"
+    explicit.write_text('{"Values": {"B": "2"}}')
+    assert load_local_settings(find_settings_file(tmp_path, explicit)).values == {"B": "2"}
+    with pytest.raises(SettingsFileError, match="does not exist"):
+        find_settings_file(tmp_path, tmp_path / "missing.json")
+
+
+def test_encrypted_files_are_refused(tmp_path):
     (tmp_path / "local.settings.json").write_text('{"IsEncrypted": true, "Values": {}}')
     with pytest.raises(SettingsFileError, match="encrypted"):
         load_local_settings(find_settings_file(tmp_path))

@@ -19,6 +19,7 @@ import pytest
 import requests
 
 from tagging.local.azurite import DEFAULT_PORTS, free_port, port_open
+from tagging.local.start import ensure_local_settings
 
 from .conftest import ROOT, wait_until
 
@@ -82,9 +83,13 @@ def test_make_start_serves_the_app_stops_on_ctrl_c_and_keeps_data(tmp_path):
     port = free_port()
     data_dir = tmp_path / "azurite"
     headers = {"X-MS-CLIENT-PRINCIPAL-ID": "start-test"}
+    settings = ROOT / "local.settings.json"
+    fresh = not settings.exists()  # a fresh clone: make start creates it (removed again below)
 
     first = Start(port, data_dir)
     try:
+        if fresh:
+            first.wait_for("Created local.settings.json from local.settings.json.example")
         assert f"http://127.0.0.1:{port}/api" in first.wait_for("Ready in")
         assert f"http://127.0.0.1:{port}/api/images" in first.wait_for("curl -F file=@")
         with PHOTO.open("rb") as photo:
@@ -107,3 +112,20 @@ def test_make_start_serves_the_app_stops_on_ctrl_c_and_keeps_data(tmp_path):
         assert second.ctrl_c() == 0
     finally:
         second.ensure_stopped()
+        if fresh:
+            settings.unlink(missing_ok=True)
+
+
+def test_a_fresh_clone_gets_local_settings_json_copied_from_the_example(tmp_path, capsys):
+    """The runner reads only local.settings.json (as the host reads only app settings):
+    make start creates it once, as the README's `cp` would, and says so."""
+    example = tmp_path / "local.settings.json.example"
+    example.write_text('{"IsEncrypted": false, "Values": {"TAGGING_QUEUE": "tag-requests"}}\n')
+    assert ensure_local_settings(tmp_path) is True
+    assert (tmp_path / "local.settings.json").read_text() == example.read_text()
+    said = capsys.readouterr().out
+    assert "Created local.settings.json from local.settings.json.example" in said
+    (tmp_path / "local.settings.json").write_text('{"Values": {"TAGGING_QUEUE": "mine"}}')
+    assert ensure_local_settings(tmp_path) is False  # an existing file is never touched
+    assert "mine" in (tmp_path / "local.settings.json").read_text()
+    assert capsys.readouterr().out == ""
