@@ -1,4 +1,9 @@
-"""POST /api/images: one image or a batch."""
+"""POST /api/images: one image or a batch.
+
+An empty body without a Content-Length header is a 411 ``length_required``: under the
+Functions host that is what a chunked upload looks like (the host passes a body to the
+worker only when Content-Length > 0).
+"""
 from __future__ import annotations
 
 import azure.functions as func
@@ -17,6 +22,16 @@ def upload_images(req: func.HttpRequest) -> func.HttpResponse:
     user = caller(req)
     settings = _services.settings()
     body = req.get_body()
+    if not body and req.headers.get("Content-Length") is None:
+        # The Functions host passes a request body on only when Content-Length > 0: a
+        # chunked upload (Transfer-Encoding: chunked) arrives here empty. Say so, rather
+        # than "no files".
+        return error_response(
+            411,
+            "length_required",
+            "send the upload with a Content-Length header: the Functions host does not pass on "
+            "chunked request bodies (Transfer-Encoding: chunked), so this one arrived empty",
+        )
     if len(body) > settings.max_request_bytes:
         return error_response(413, "request_too_large", f"requests may be at most {settings.max_request_bytes} bytes")
     parsed = parse_upload(body, req.headers.get("Content-Type", ""), req.params.get("filename"), settings.max_files)

@@ -1,7 +1,11 @@
 """HTTP triggers on aiohttp's server.
 
-Requests become ``func.HttpRequest`` objects as the worker builds them (repeated
-query parameters and headers joined with ``,``, route values from the template);
+Requests become ``func.HttpRequest`` objects as the host and worker build them
+(GrpcMessageConversionExtensions.ToRpcHttp in the host): repeated query parameters
+and headers joined with ``,`` (empty values skipped, as StringValues does), query
+parameters whose value is empty left out, route values from the template, and a body
+only when the request has Content-Length > 0 (a chunked request's body is read and
+dropped: the function gets an empty body);
 responses go back with the function's status, headers and body unchanged (a missing
 Content-Type comes from ``mimetype``/``charset``, as the worker adds it). Unknown
 paths, and known paths with a method the function does not accept, get a bare 404
@@ -75,11 +79,14 @@ class HttpHost:
         except web.HTTPRequestEntityTooLarge:
             log_invocation(function.name, invocation_id, "http", started, "rejected", status=413)
             return web.Response(status=413)
+        if not request.content_length:  # the host sends a body only when Content-Length > 0
+            body = b""
+        query = {name: value for name, value in _joined(request.query).items() if value}
         http_request = func.HttpRequest(
             request.method,
             f"{request.scheme}://{request.host}{request.raw_path}",
             headers=_joined(request.headers, fold_case=True),
-            params=_joined(request.query),
+            params=query,
             route_params=route_values,
             body=body,
         )
@@ -158,11 +165,17 @@ def to_web_response(result: Any) -> web.Response:
 
 
 def _joined(pairs: Any, fold_case: bool = False) -> dict[str, str]:
-    """One value per name; repeated names joined with ',' as the host does."""
+    """One value per name; repeated names joined with ',' skipping empty values, as
+    the host's ``StringValues.ToString()`` does (a name whose values are all empty
+    maps to '')."""
     joined: dict[str, str] = {}
     for name, value in pairs.items():
         key = name.lower() if fold_case else name
-        joined[key] = f"{joined[key]},{value}" if key in joined else value
+        previous = joined.get(key)
+        if previous is None:
+            joined[key] = value
+        elif value:
+            joined[key] = f"{previous},{value}" if previous else value
     return joined
 
 

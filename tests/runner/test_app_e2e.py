@@ -193,3 +193,25 @@ def test_a_restart_on_persisted_azurite_keeps_every_image(tmp_path):
         for runner in runners:
             runner.ensure_stopped()
         storage.stop()
+
+
+def test_a_chunked_upload_gets_411_with_a_clear_json_error(app_runner):
+    """The host passes no body without Content-Length > 0; the app says so instead of no_files."""
+    client = Client(app_runner, f"user-{token()}")
+    data = photo((10, 120, 200), (64, 64))
+
+    def chunks():
+        yield data[:100]
+        yield data[100:]
+
+    response = requests.post(app_runner.url("/api/images"), data=chunks(),
+                             headers={**client.headers, "Content-Type": "image/jpeg"}, timeout=30)  # fmt: skip
+    assert response.request.headers.get("Transfer-Encoding") == "chunked"
+    assert response.status_code == 411
+    assert response.headers["Content-Type"].startswith("application/json")
+    error = response.json()["error"]
+    assert error["code"] == "length_required" and "Content-Length" in error["message"]
+    assert client.get("/api/images").json()["images"] == []  # nothing was stored
+    sized = requests.post(app_runner.url("/api/images"), data=data, params={"filename": "sized.jpg"},
+                          headers={**client.headers, "Content-Type": "image/jpeg"}, timeout=30)  # fmt: skip
+    assert sized.status_code == 202

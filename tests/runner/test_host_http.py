@@ -165,3 +165,31 @@ def test_builtin_pages_describe_the_indexed_app(host_app):
     }  # fmt: skip
     assert functions["always_fails"]["queueName"] == host_app.names["FAIL_QUEUE"]
     assert functions["failed_poison"]["queueName"] == host_app.names["FAIL_QUEUE"] + "-poison"
+
+
+def test_a_chunked_body_reaches_the_function_empty_as_from_the_host(host_app):
+    """The host passes a body to the worker only when Content-Length > 0
+    (GrpcMessageConversionExtensions.ToRpcHttp): a chunked request arrives empty."""
+
+    def chunks():
+        yield b"first part "
+        yield b"second part"
+
+    chunked = requests.post(host_app.url("/api/echo/abc"), data=chunks(), headers={"X-Check": "c"}, timeout=10)
+    assert chunked.request.headers.get("Transfer-Encoding") == "chunked"
+    assert "Content-Length" not in chunked.request.headers
+    assert chunked.json()["body_length"] == 0 and chunked.json()["headers"] == {"x-check": "c"}
+    sized = requests.post(host_app.url("/api/echo/abc"), data=b"eleven byte", timeout=10)
+    assert sized.json()["body_length"] == 11
+    # The connection stays usable after a chunked request whose body the function never saw.
+    with requests.Session() as session:
+        assert session.post(host_app.url("/api/echo/abc"), data=chunks(), timeout=10).json()["body_length"] == 0
+        assert session.post(host_app.url("/api/echo/abc"), data=b"abc", timeout=10).json()["body_length"] == 3
+
+
+def test_query_parameters_with_empty_values_are_dropped_as_by_the_host(host_app):
+    echoed = get(host_app, "/api/echo/abc?a=&b=1&c&d=%20&e=&e=2").json()
+    # Empty values are left out of the query the worker gets (the URL keeps them), also
+    # when joining a repeated name (StringValues.ToString skips empty values); a space is a value.
+    assert echoed["params"] == {"b": "1", "d": " ", "e": "2"}
+    assert echoed["url"].endswith("/api/echo/abc?a=&b=1&c&d=%20&e=&e=2")
