@@ -1,8 +1,11 @@
-"""Console logging for the runner, with levels from host.json ``logging.logLevel``.
+"""Console logging for the runner, with the level from host.json ``logging.logLevel``.
 
-``Function`` sets the level of the app's own loggers (the host's category for user
-logs), ``Azure.Core`` the Azure SDK's, ``default`` everything else; the runner's
-own lines (one per invocation, start and stop) are always at INFO. aiohttp's
+As in the Python worker, the root logger takes every Python record (INFO by default)
+and nothing else filters them by logger name: ``Function`` (the host's category for
+what the worker forwards) sets the root level. ``Azure.Core`` is *not* applied to
+Python's ``azure`` loggers: it is the .NET SDK's category and does not filter what the
+Python SDK logs, so the app keeps its SDK loggers quiet itself (tagging.logs). The
+runner's own lines (one per invocation, start and stop) are always at INFO. aiohttp's
 access log is off: the invocation line replaces it and never shows query strings.
 """
 from __future__ import annotations
@@ -34,6 +37,6 @@ def configure(log_levels: dict[str, str], worker: int | None = None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level(levels.get("function"), logging.INFO))
-    logging.getLogger("azure").setLevel(level(levels.get("azure.core"), logging.WARNING))
     logging.getLogger("aiohttp.access").disabled = True
     logging.getLogger("tagging.runner").setLevel(logging.INFO)
+    logging.getLogger("tagging.runner.storage").setLevel(logging.WARNING)  # the runner's own queue traffic

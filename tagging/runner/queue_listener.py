@@ -44,6 +44,7 @@ from .indexing import QueueFunction
 from .invoker import Invoker, log_invocation, new_invocation_id
 
 log = logging.getLogger("tagging.runner")
+STORAGE_LOG = logging.getLogger("tagging.runner.storage")
 POISON_SUFFIX = "-poison"
 PARK_SECONDS = 600  # the host's receive lease, left in place where there is no poison queue
 LEASE_SECONDS = 30
@@ -109,6 +110,10 @@ class ClientPool:
                 # aiohttp's trust_env looks up proxies and .netrc on every request;
                 # keep it only where a proxy is configured.
                 use_env_settings=bool(urllib.request.getproxies()),
+                # The runner's own polling stands for the host's (.NET) traffic: its HTTP
+                # log records go to a runner logger kept at WARNING, not to the app's
+                # "azure" loggers, so they never mix with what the app's SDK use logs.
+                logger=STORAGE_LOG,
             )
             self._services[connection_string] = service
         return service.get_queue_client(name)

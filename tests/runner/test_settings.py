@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 
 import pytest
 
@@ -129,3 +130,18 @@ def test_backoff_doubles_to_the_maximum_and_resets():
     assert all(1.6 <= d <= 2.0 for d in delays[5:])  # randomised, capped at maxPollingInterval
     backoff.reset()
     assert backoff.next() <= 0.12
+
+
+def test_host_json_azure_core_does_not_filter_python_sdk_loggers():
+    """Like the worker: the root level (host.json Function) decides; Azure.Core is the
+    .NET SDK's category and does not apply to Python's azure loggers."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import logging; from tagging.runner import logsetup\n"
+        "logsetup.configure({'Function': 'Information', 'Azure.Core': 'Error'})\n"
+        "print(logging.getLogger('azure.core.pipeline.policies.http_logging_policy').getEffectiveLevel())"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == str(logging.INFO), done.stderr
