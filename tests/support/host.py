@@ -36,6 +36,8 @@ class Host:
         body: bytes = b"",
     ) -> func.HttpResponse:
         all_headers = dict(headers or {})
+        if not {name.lower() for name in all_headers} & {"content-length", "transfer-encoding"}:
+            all_headers["Content-Length"] = str(len(body))  # as an HTTP client sends it (the host passes it on)
         if user is not None:
             all_headers["X-MS-CLIENT-PRINCIPAL-ID"] = user
         request = func.HttpRequest(
