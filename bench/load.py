@@ -60,7 +60,7 @@ def run(clients: int, per_client: int, workers: int) -> dict:
         azurite = Azurite.start(log_file=Path(scratch) / "azurite.log")
         runner = RunnerProcess(
             PROJECT_ROOT,
-            runner_env(azurite.connection_string, TAGGING_DEFAULT_USER="load"),
+            runner_env(azurite.connection_string, TAGGING_DEFAULT_USER="load", TAGGING_QUEUE="load-requests"),
             ["--workers", str(workers)],
             Path(scratch) / "runner.log",
         )
