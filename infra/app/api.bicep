@@ -81,6 +81,8 @@ var taggingSettings = {
   TAGGING_SAS_TTL_SECONDS: '900'
   TAGGING_STORE_GPS: 'false'
   TAGGING_STORAGE_TIMEOUT_SECONDS: '10'
+  // The Azure SDK's own loggers; at INFO every storage request would reach App Insights.
+  TAGGING_SDK_LOG_LEVEL: 'WARNING'
   // Same number as the lifecycle rule (storage.bicep): the app answers url: null for an
   // image older than this instead of a link to a deleted blob. 0 = off.
   TAGGING_RETENTION_DAYS: string(imageRetentionDays)

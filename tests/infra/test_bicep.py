@@ -50,10 +50,17 @@ def all_keys(node: Any) -> set[str]:
     return keys
 
 
+# Where the deployed app reads its TAGGING_* settings (the CLI's TAGGING_URL/KEY/USER and
+# the local runner's TAGGING_RUNNER_WORKERS are not app settings).
+SETTINGS_SOURCES = ("tagging/settings.py", "tagging/logs.py")
+
+
 def app_reads() -> set[str]:
-    """TAGGING_* names tagging/settings.py reads (from its source, so new ones are caught)."""
-    source = (ROOT / "tagging" / "settings.py").read_text(encoding="utf-8")
-    return set(re.findall(r"\"(TAGGING_[A-Z0-9_]+)\"", source))
+    """TAGGING_* names the app reads (from its source, so a new setting is caught)."""
+    names: set[str] = set()
+    for source in SETTINGS_SOURCES:
+        names |= set(re.findall(r"\"(TAGGING_[A-Z0-9_]+)\"", (ROOT / source).read_text(encoding="utf-8")))
+    return names
 
 
 # -- files and parsing -----------------------------------------------------------------
