@@ -2,16 +2,28 @@
 
 Every setting the app reads is declared here once, with its default; the README's
 settings table and ``local.settings.json.example`` list the same names.
+
+Storage is reached either with a connection string (``AzureWebJobsStorage``) or with an
+identity, through the settings the Functions host itself uses for identity-based
+connections (``AzureWebJobsStorage__accountName`` or ``__blobServiceUri`` /
+``__queueServiceUri`` / ``__tableServiceUri``, with ``__credential`` and ``__clientId``).
+A connection string wins when both are set.
 """
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Mapping
 
 STORAGE_CONNECTION_SETTING = "AzureWebJobsStorage"
-
+QUEUE_SETTING = "TAGGING_QUEUE"
+SERVICES = ("blob", "queue", "table")
+MANAGED_IDENTITY = "managedidentity"
+DEFAULT_CREDENTIAL = "default"
+_ACCOUNT_NAME = re.compile(r"^[a-z0-9]{3,24}$")
+_QUEUE_NAME = re.compile(r"^(?=.{3,56}$)[a-z0-9]+(-[a-z0-9]+)*$")
 
 class SettingsError(ValueError):
     """A setting has a value the app cannot use; the message names the setting."""
@@ -42,11 +54,109 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
 
 
 @dataclass(frozen=True)
-class Settings:
-    """Resolved settings. Sizes are in bytes, durations in seconds."""
+class StorageConnection:
+    """How the app reaches Storage: a connection string, or identity-based endpoints.
 
-    storage_connection: str
-    queue: str = "tag-requests"
+    Exactly one form is set: ``connection_string``, or all three of ``blob_uri``,
+    ``queue_uri`` and ``table_uri`` (service endpoints, no trailing slash) with
+    ``credential`` (``"managedidentity"``: ManagedIdentityCredential; ``"default"``:
+    DefaultAzureCredential) and an optional ``client_id`` (a user-assigned identity).
+    The connection string may hold an account key, so it is left out of ``repr``.
+    """
+
+    connection_string: str | None = field(default=None, repr=False)
+    blob_uri: str | None = None
+    queue_uri: str | None = None
+    table_uri: str | None = None
+    credential: str = DEFAULT_CREDENTIAL
+    client_id: str | None = None
+
+    def __post_init__(self) -> None:
+        endpoints = (self.blob_uri, self.queue_uri, self.table_uri)
+        if self.connection_string:
+            if any(endpoints):
+                raise SettingsError("a storage connection has either a connection string or service URIs, not both")
+        elif not all(endpoints):
+            raise SettingsError("an identity-based storage connection needs the blob, queue and table service URIs")
+        if self.credential not in (MANAGED_IDENTITY, DEFAULT_CREDENTIAL):
+            raise SettingsError(f"unknown storage credential kind {self.credential!r}")
+
+    @property
+    def uses_identity(self) -> bool:
+        """True when requests are authorised with a Microsoft Entra token (no connection string)."""
+        return not self.connection_string
+
+    def describe(self) -> str:
+        """A loggable one-liner: never the connection string, which may hold a key."""
+        if self.connection_string:
+            return "connection string"
+        who = f", client id {self.client_id}" if self.client_id else ""
+        return f"identity ({self.credential}{who}) at {self.blob_uri}, {self.queue_uri}, {self.table_uri}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], name: str = STORAGE_CONNECTION_SETTING) -> "StorageConnection":
+        """The connection named ``name`` as the Functions host reads it: ``name`` (a
+        connection string) wins; otherwise ``name__accountName`` (public-cloud endpoints
+        ``https://<account>.<service>.core.windows.net``) and/or ``name__blobServiceUri``,
+        ``name__queueServiceUri``, ``name__tableServiceUri`` (explicit URIs win over the
+        account name), with ``name__credential`` and ``name__clientId``. Raises
+        SettingsError naming what to set."""
+        connection = env.get(name, "").strip()
+        if connection:
+            return cls(connection_string=connection)
+        account = env.get(f"{name}__accountName", "").strip()
+        if account and not _ACCOUNT_NAME.match(account):
+            raise SettingsError(
+                f"{name}__accountName={account!r} is not a storage account name (3-24 lowercase letters and digits)"
+            )
+        uris: dict[str, str] = {}
+        for service in SERVICES:
+            setting = f"{name}__{service}ServiceUri"
+            raw = env.get(setting, "").strip() or (env.get(f"{name}__serviceUri", "").strip() if service == "blob" else "")
+            if raw:
+                if not raw.startswith(("https://", "http://")) or len(raw) <= len("https://"):
+                    raise SettingsError(f"{setting}={raw!r} is not a URL; set it to e.g. https://<account>.{service}.core.windows.net")
+                uris[service] = raw.rstrip("/")
+            elif account:
+                uris[service] = f"https://{account}.{service}.core.windows.net"
+        if not uris:
+            raise SettingsError(
+                f"storage is not configured: set {name} to a connection string (UseDevelopmentStorage=true for "
+                f"Azurite), or use an identity with {name}__accountName (or {name}__blobServiceUri, "
+                f"{name}__queueServiceUri and {name}__tableServiceUri)"
+            )
+        missing = [f"{name}__{s}ServiceUri" for s in SERVICES if s not in uris]
+        if missing:
+            raise SettingsError(
+                f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set; the app uses blobs, queues and "
+                f"tables, so set {name}__accountName or every service URI"
+            )
+        credential = env.get(f"{name}__credential", "").strip().lower()
+        if credential and credential != MANAGED_IDENTITY:
+            raise SettingsError(
+                f"{name}__credential={credential!r} is not supported; set it to managedidentity, or leave it unset "
+                "for DefaultAzureCredential (environment, workload identity, managed identity, Azure CLI)"
+            )
+        return cls(
+            blob_uri=uris["blob"],
+            queue_uri=uris["queue"],
+            table_uri=uris["table"],
+            credential=credential or DEFAULT_CREDENTIAL,
+            client_id=env.get(f"{name}__clientId", "").strip() or None,
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings. Sizes are in bytes, durations in seconds.
+
+    ``storage_connection`` accepts a plain connection string for convenience (tools and
+    tests); it is stored as a :class:`StorageConnection`. ``queue`` has no default: the
+    Functions host resolves ``%TAGGING_QUEUE%`` only from app settings.
+    """
+
+    storage_connection: StorageConnection
+    queue: str
     images_container: str = "images"
     thumbnails_container: str = "thumbnails"
     images_table: str = "Images"
@@ -63,20 +173,32 @@ class Settings:
     max_image_pixels: int = 100_000_000
     store_gps: bool = False
     storage_timeout_seconds: int = 10
+    retention_days: int = 0  # 0: originals and thumbnails are kept for ever
 
+    def __post_init__(self) -> None:
+        if isinstance(self.storage_connection, str):
+            object.__setattr__(self, "storage_connection", StorageConnection(connection_string=self.storage_connection))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        """Settings from ``env`` (``os.environ`` when None); raises SettingsError naming
+        the setting to fix. Messages never contain the connection string."""
         env = os.environ if env is None else env
-        connection = env.get(STORAGE_CONNECTION_SETTING, "").strip()
-        if not connection:
+        connection = StorageConnection.from_env(env)
+        queue = env.get(QUEUE_SETTING, "").strip()
+        if not queue:
             raise SettingsError(
-                f"{STORAGE_CONNECTION_SETTING} is not set; set it to a storage connection string "
-                "(UseDevelopmentStorage=true for Azurite)"
+                f"{QUEUE_SETTING} is not set; set it to the tag queue's name (e.g. tag-requests), the same app "
+                "setting the queue functions' %TAGGING_QUEUE% binding reads"
+            )
+        if not _QUEUE_NAME.match(queue):
+            raise SettingsError(
+                f"{QUEUE_SETTING}={queue!r} is not a usable queue name; use 3-56 lowercase letters, digits and "
+                "single dashes (the poison queue adds -poison)"
             )
         return cls(
             storage_connection=connection,
-            queue=env.get("TAGGING_QUEUE", cls.queue) or cls.queue,
+            queue=queue,
             images_container=env.get("TAGGING_IMAGES_CONTAINER", cls.images_container) or cls.images_container,
             thumbnails_container=env.get("TAGGING_THUMBNAILS_CONTAINER", cls.thumbnails_container)
             or cls.thumbnails_container,
@@ -93,6 +215,7 @@ class Settings:
             max_image_pixels=_int(env, "TAGGING_MAX_IMAGE_PIXELS", cls.max_image_pixels, 1, 1_000_000_000),
             store_gps=_bool(env, "TAGGING_STORE_GPS", False),
             storage_timeout_seconds=_int(env, "TAGGING_STORAGE_TIMEOUT_SECONDS", cls.storage_timeout_seconds, 1, 300),
+            retention_days=_int(env, "TAGGING_RETENTION_DAYS", cls.retention_days, 0, 36500),
         )
 
 

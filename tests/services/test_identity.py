@@ -7,7 +7,7 @@ from tagging.settings import Settings
 
 
 def settings(**overrides):
-    return Settings(storage_connection="UseDevelopmentStorage=true", **overrides)
+    return Settings(storage_connection="UseDevelopmentStorage=true", queue="tag-requests", **overrides)
 
 
 def test_header_wins_when_trusted():
