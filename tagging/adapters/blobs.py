@@ -1,16 +1,16 @@
 """Blob Storage: originals and thumbnails, and read-only SAS URLs for them."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
 from azure.core.exceptions import ResourceNotFoundError
-from azure.storage.blob import BlobSasPermissions, ContainerClient, ContentSettings, generate_blob_sas
+from azure.storage.blob import ContainerClient, ContentSettings
 
 from ..settings import Settings
 from ._ensure import ensure_once
 from .clients import get_clients
-from .errors import NotFound, storage_call
+from .errors import storage_call
+from .sas import Clock, Signer, signer_for, utc_now
 
 
 def original_name(user_key: str, image_id: str) -> str:
@@ -25,11 +25,14 @@ def thumbnail_name(user_key: str, image_id: str) -> str:
 
 class BlobStore:
     """Originals live in ``images_container``, thumbnails in ``thumbnails_container``;
-    both containers are private and read through short-lived SAS URLs."""
+    both containers are private and read through short-lived SAS URLs (see
+    :mod:`.sas`: service SAS with an account key, user-delegation SAS with an identity,
+    none with a SAS-token connection string). ``clock`` is for tests."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Clock = utc_now) -> None:
         self._settings = settings
         self._service = get_clients(settings).blob
+        self.signer: Signer = signer_for(self._service, settings.sas_ttl_seconds, clock)
         # Built once: every upload, download and SAS URL goes through these two.
         self._containers: dict[str, ContainerClient] = {
             name: self._service.get_container_client(name)
@@ -38,7 +41,7 @@ class BlobStore:
 
     def _container(self, name: str) -> ContainerClient:
         client = self._containers[name]
-        ensure_once(f"blob:{name}", client.create_container)
+        ensure_once(f"blob:{client.url}", client.create_container)
         return client
 
     @storage_call
@@ -93,38 +96,30 @@ class BlobStore:
             except ResourceNotFoundError:
                 pass
 
-    def original_url(self, user_key: str, image_id: str, filename: str | None = None) -> str:
+    def original_url(self, user_key: str, image_id: str, filename: str | None = None) -> str | None:
+        """A read-only URL of the original, valid ``sas_ttl_seconds`` (shown inline as
+        ``filename``), or None when this connection cannot sign. Raises
+        StorageUnavailable when a user delegation key cannot be fetched."""
         return self._sas_url(self._settings.images_container, original_name(user_key, image_id), filename)
 
-    def thumbnail_url(self, user_key: str, image_id: str) -> str:
+    def thumbnail_url(self, user_key: str, image_id: str) -> str | None:
+        """As :meth:`original_url`, for the thumbnail."""
         return self._sas_url(self._settings.thumbnails_container, thumbnail_name(user_key, image_id), None)
 
-    def _sas_url(self, container: str, blob: str, filename: str | None) -> str:
-        """A read-only URL for exactly this blob, valid for ``sas_ttl_seconds``."""
-        credential = self._service.credential
-        account_key = getattr(credential, "account_key", None)
-        if not account_key:
-            raise NotFound(
-                "the storage connection has no account key, so SAS URLs cannot be signed; "
-                "use a connection string with AccountKey"
-            )
-        now = datetime.now(timezone.utc)
-        disposition = None
-        if filename:
-            disposition = f"inline; filename*=UTF-8''{quote(filename, safe='')}"
-        token = generate_blob_sas(
-            account_name=self._service.account_name,
-            container_name=container,
-            blob_name=blob,
-            account_key=account_key,
-            permission=BlobSasPermissions(read=True),
-            start=now - timedelta(minutes=5),  # tolerate clock skew
-            expiry=now + timedelta(seconds=self._settings.sas_ttl_seconds),
-            content_disposition=disposition,
-        )
+    def _sas_url(self, container: str, blob: str, filename: str | None) -> str | None:
+        """A read-only URL for exactly this blob (no request to storage but, with an
+        identity, one delegation-key fetch about once a day)."""
+        disposition = f"inline; filename*=UTF-8''{quote(filename, safe='')}" if filename else None
+        token = self.signer.sign(container, blob, disposition)
+        if token is None:
+            return None
         return f"{self._containers[container].url}/{quote(blob)}?{token}"
 
     @storage_call
     def ping(self) -> None:
-        """Raise StorageUnavailable unless Blob Storage answers."""
-        self._service.get_service_properties()
+        """Raise unless Blob Storage answers. A data-plane read the blob data roles
+        allow (the images container's properties); a missing container is an answer."""
+        try:
+            self._containers[self._settings.images_container].get_container_properties()
+        except ResourceNotFoundError:
+            pass
