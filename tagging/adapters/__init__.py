@@ -40,14 +40,19 @@ class Storage:
 
     def ping(self) -> dict[str, bool]:
         """Which services answer: {"blob": bool, "queue": bool, "table": bool}, probed
-        in parallel so an outage costs one timeout, not three."""
+        in parallel so an outage costs one timeout, not three. The probes are
+        data-plane reads of the app's own container, queue and table (allowed by the
+        Storage Blob/Queue/Table Data roles an identity has); NotFound (not created
+        yet) counts as an answer."""
         probes = {"blob": self.blobs.ping, "queue": self.queue.ping, "table": self.images.ping}
 
         def answers(probe) -> bool:  # type: ignore[no-untyped-def]
             try:
                 probe()
                 return True
-            except Exception:  # noqa: BLE001 - any failure means "does not answer"
+            except NotFound:
+                return True
+            except Exception:  # noqa: BLE001 - any other failure means "does not answer"
                 return False
 
         with ThreadPoolExecutor(max_workers=len(probes)) as pool:
@@ -60,6 +65,14 @@ def get_storage(settings: Settings) -> Storage:
     return Storage.from_settings(settings)
 
 
+def reset_storage() -> None:
+    """Forget cached storage objects and SDK clients (tests change settings and credentials)."""
+    from .clients import get_clients
+
+    get_storage.cache_clear()
+    get_clients.cache_clear()
+
+
 __all__ = [
     "Conflict",
     "NotFound",
@@ -69,4 +82,5 @@ __all__ = [
     "decode_request",
     "encode_request",
     "get_storage",
+    "reset_storage",
 ]

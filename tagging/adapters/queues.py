@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.queue import BinaryBase64DecodePolicy, BinaryBase64EncodePolicy
 
 from ..core.records import TagRequest
@@ -47,9 +48,14 @@ class TagQueue:
 
     @storage_call
     def send(self, request: TagRequest) -> None:
-        ensure_once(f"queue:{self._settings.queue}", self._client.create_queue)
+        ensure_once(f"queue:{self._client.url}", self._client.create_queue)
         self._client.send_message(encode_request(request))
 
     @storage_call
     def ping(self) -> None:
-        get_clients(self._settings).queue.get_service_properties()
+        """Raise unless Queue Storage answers: the tag queue's properties, a data-plane
+        read the queue data roles allow; a missing queue is an answer."""
+        try:
+            self._client.get_queue_properties()
+        except ResourceNotFoundError:
+            pass

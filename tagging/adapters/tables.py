@@ -90,7 +90,7 @@ class _Table:
         self._service = get_clients(settings).table
 
     def _table(self) -> TableClient:
-        ensure_once(f"table:{self._name}", lambda: self._service.create_table(self._name))
+        ensure_once(f"table:{self._client.url}/{self._name}", lambda: self._service.create_table(self._name))
         return self._client
 
     def _range(
@@ -149,7 +149,14 @@ class ImageTable(_Table):
 
     @storage_call
     def ping(self) -> None:
-        next(iter(self._table().query_entities("PartitionKey eq @pk", parameters={"pk": "~"}, results_per_page=1)), None)
+        """Raise unless Table Storage answers: a one-row query matching nothing (a
+        data-plane read the table data roles allow; creates nothing); a missing table
+        is an answer."""
+        try:
+            pages = self._client.query_entities("PartitionKey eq @pk", parameters={"pk": "~"}, results_per_page=1)
+            next(iter(pages.by_page()), None)
+        except ResourceNotFoundError:
+            pass
 
 
 class BatchTable(_Table):
