@@ -39,7 +39,7 @@ class QueryService:
         if tag is not None and tag.strip() != "":
             return self._search(user_key, tag, page_size, start)
         rows = self._storage.images.range(user_key, start or "", _ID_END, page_size + 1)
-        images = [image_summary(r, self._storage) for r in rows[:page_size]]
+        images = [self._summary(r) for r in rows[:page_size]]
         return {"images": images, "continuation": encode_token(rows[page_size].id) if len(rows) > page_size else None}
 
     def _search(self, user_key: str, raw_tag: str, page_size: int, start: str | None) -> dict[str, Any]:
@@ -48,14 +48,14 @@ class QueryService:
             raise ServiceError(INVALID, "invalid_tag", "tag must contain letters or digits, e.g. ?tag=cat")
         rows = self._storage.index.search(user_key, name, start, page_size + 1)
         images = [
-            image_summary(record_from_index_summary(user_key, image_id, summary), self._storage)
+            self._summary(record_from_index_summary(user_key, image_id, summary))
             for image_id, summary in rows[:page_size]
         ]
         next_token = encode_token(rows[page_size][0]) if len(rows) > page_size else None
         return {"images": images, "continuation": next_token, "tag": name}
 
     def get_image(self, user_key: str, image_id: str) -> dict[str, Any]:
-        return image_detail(self._find(user_key, image_id), self._storage)
+        return image_detail(self._find(user_key, image_id), self._storage, self._settings.retention_days)
 
     def get_batch(self, user_key: str, batch_id: str) -> dict[str, Any]:
         """A batch's progress, read from one RowKey range (the batch's image ids)."""
@@ -77,7 +77,7 @@ class QueryService:
             "rejected": batch.rejected,
             "done": counts[QUEUED] == 0,
             "metadata": batch.metadata,
-            "images": [image_summary(r, self._storage) for r in rows],
+            "images": [self._summary(r) for r in rows],
         }
 
     def list_tags(self, user_key: str) -> dict[str, Any]:
@@ -101,6 +101,10 @@ class QueryService:
     def health(self) -> dict[str, Any]:
         services = self._storage.ping()
         return {"status": "ok" if all(services.values()) else "unavailable", "storage": services}
+
+    def _summary(self, record: ImageRecord) -> dict[str, Any]:
+        """The listing view; URLs are None for images past ``retention_days``."""
+        return image_summary(record, self._storage, self._settings.retention_days)
 
     def _find(self, user_key: str, image_id: str) -> ImageRecord:
         if not keys.is_image_id(image_id):

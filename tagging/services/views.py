@@ -1,6 +1,7 @@
 """The API's JSON shapes of images and batches."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from ..adapters import Storage
@@ -8,8 +9,28 @@ from ..core.records import TAGGED, ImageRecord
 from ..core.tags import Tag
 
 
-def image_summary(record: ImageRecord, storage: Storage) -> dict[str, Any]:
-    """An image as listed (list, search, batch): no facts, but tags and thumbnail."""
+def aged_out(uploaded_at: str, retention_days: int, now: datetime | None = None) -> bool:
+    """Whether an image uploaded at ``uploaded_at`` (ISO 8601) is older than
+    ``retention_days`` days, so the storage lifecycle rule may have deleted its blobs.
+    Always False when retention is off (0) or the time cannot be read."""
+    if retention_days <= 0 or not uploaded_at:
+        return False
+    try:
+        uploaded = datetime.fromisoformat(uploaded_at.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    if uploaded.tzinfo is None:
+        uploaded = uploaded.replace(tzinfo=timezone.utc)
+    return (now or datetime.now(timezone.utc)) - uploaded > timedelta(days=retention_days)
+
+
+def image_summary(
+    record: ImageRecord, storage: Storage, retention_days: int = 0, now: datetime | None = None
+) -> dict[str, Any]:
+    """An image as listed (list, search, batch): no facts, but tags and thumbnail.
+    ``thumbnail_url`` is None without a thumbnail, when the connection cannot sign, or
+    when the image is older than ``retention_days`` (its blobs are deleted then)."""
+    links = record.has_thumbnail and not aged_out(record.uploaded_at, retention_days, now)
     return {
         "id": record.id,
         "filename": record.filename,
@@ -19,19 +40,23 @@ def image_summary(record: ImageRecord, storage: Storage) -> dict[str, Any]:
         "tagged_at": record.tagged_at,
         "tags": [t.to_dict() for t in record.tags],
         "error": record.error,
-        "thumbnail_url": storage.blobs.thumbnail_url(record.user_key, record.id) if record.has_thumbnail else None,
+        "thumbnail_url": storage.blobs.thumbnail_url(record.user_key, record.id) if links else None,
     }
 
 
-def image_detail(record: ImageRecord, storage: Storage) -> dict[str, Any]:
-    """One image in full: tags, facts, SAS URLs of the original and thumbnail."""
-    view = image_summary(record, storage)
+def image_detail(
+    record: ImageRecord, storage: Storage, retention_days: int = 0, now: datetime | None = None
+) -> dict[str, Any]:
+    """One image in full: tags, facts, SAS URLs of the original and thumbnail (None as
+    in :func:`image_summary`; ``url`` also None when the image aged out)."""
+    view = image_summary(record, storage, retention_days, now)
+    expired = aged_out(record.uploaded_at, retention_days, now)
     view.update(
         {
             "facts": record.facts,
             "size": record.size,
             "content_type": record.content_type,
-            "url": storage.blobs.original_url(record.user_key, record.id, record.filename),
+            "url": None if expired else storage.blobs.original_url(record.user_key, record.id, record.filename),
         }
     )
     return view
