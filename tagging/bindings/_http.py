@@ -13,6 +13,7 @@ from ..adapters import StorageUnavailable
 from ..logs import event
 from ..services.errors import ServiceError
 from ..services.identity import PRINCIPAL_HEADER, resolve_user
+from ..settings import SettingsError
 from . import _services
 
 log = logging.getLogger(__name__)
@@ -42,8 +43,9 @@ def caller(req: func.HttpRequest) -> str:
 
 def http_endpoint(handler: Callable[[func.HttpRequest], func.HttpResponse]) -> Callable[[func.HttpRequest], func.HttpResponse]:
     """Turn service errors into JSON errors, storage outages into 503 + Retry-After,
-    anything unexpected into a logged 500 with no internals in the body; log one line
-    per request (function, status, duration)."""
+    unusable app settings into a logged 500 ``configuration_error`` naming the setting
+    (SettingsError messages never hold secrets), anything unexpected into a logged 500
+    with no internals in the body; log one line per request (function, status, duration)."""
 
     @functools.wraps(handler)
     def wrapper(req: func.HttpRequest) -> func.HttpResponse:
@@ -53,6 +55,9 @@ def http_endpoint(handler: Callable[[func.HttpRequest], func.HttpResponse]) -> C
         except ServiceError as error:
             headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if error.kind == "unavailable" else None
             response = error_response(STATUS.get(error.kind, 400), error.code, error.message, headers)
+        except SettingsError as error:
+            log.error("app settings are unusable: %s", error, extra={"function": handler.__name__})
+            response = error_response(500, "configuration_error", f"the app is misconfigured: {error}")
         except StorageUnavailable:
             response = error_response(
                 503, "storage_unavailable", "storage is unavailable; retry shortly", {"Retry-After": str(RETRY_AFTER_SECONDS)}
