@@ -30,12 +30,12 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def connection_string(blob: int, queue: int, table: int, host: str = "127.0.0.1") -> str:
+def connection_string(blob: int, queue: int, table: int, host: str = "127.0.0.1", scheme: str = "http") -> str:
     return (
-        f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
-        f"BlobEndpoint=http://{host}:{blob}/{ACCOUNT};"
-        f"QueueEndpoint=http://{host}:{queue}/{ACCOUNT};"
-        f"TableEndpoint=http://{host}:{table}/{ACCOUNT};"
+        f"DefaultEndpointsProtocol={scheme};AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
+        f"BlobEndpoint={scheme}://{host}:{blob}/{ACCOUNT};"
+        f"QueueEndpoint={scheme}://{host}:{queue}/{ACCOUNT};"
+        f"TableEndpoint={scheme}://{host}:{table}/{ACCOUNT};"
     )
 
 
@@ -58,10 +58,23 @@ class Azurite:
     queue_port: int
     table_port: int
     location: str | None
+    scheme: str = "http"  # https when started with a certificate
+    oauth: bool = False
 
     @property
     def connection_string(self) -> str:
-        return connection_string(self.blob_port, self.queue_port, self.table_port)
+        return connection_string(self.blob_port, self.queue_port, self.table_port, scheme=self.scheme)
+
+    def service_uri(self, service: str) -> str:
+        """The account endpoint of ``service`` (blob, queue or table), e.g. for
+        ``AzureWebJobsStorage__blobServiceUri``."""
+        port = {"blob": self.blob_port, "queue": self.queue_port, "table": self.table_port}[service]
+        return f"{self.scheme}://127.0.0.1:{port}/{ACCOUNT}"
+
+    def identity_settings(self) -> dict[str, str]:
+        """Identity-based connection settings (``AzureWebJobsStorage__*ServiceUri``) for
+        this instance; meaningful with ``oauth`` (which needs a certificate)."""
+        return {f"AzureWebJobsStorage__{s}ServiceUri": self.service_uri(s) for s in ("blob", "queue", "table")}
 
     @classmethod
     def start(
@@ -70,9 +83,22 @@ class Azurite:
         location: str | os.PathLike | None = None,
         timeout: float = 30.0,
         log_file: str | os.PathLike | None = None,
+        *,
+        cert: str | os.PathLike | None = None,
+        key: str | os.PathLike | None = None,
+        oauth: bool = False,
+        debug_log: str | os.PathLike | None = None,
     ) -> "Azurite":
         """Start Azurite on ``ports`` (free ones when None), persisting to ``location``
-        (in memory when None); wait until all three services accept connections."""
+        (in memory when None); wait until all three services accept connections.
+
+        ``cert``/``key`` (PEM files) serve HTTPS; ``oauth`` adds ``--oauth basic`` (bearer
+        tokens accepted, signatures not checked), which Azurite allows only with HTTPS.
+        ``debug_log`` records every request Azurite serves."""
+        if oauth and not cert:
+            raise ValueError("Azurite's --oauth needs HTTPS: pass cert and key")
+        if bool(cert) != bool(key):
+            raise ValueError("pass both cert and key (PEM files), or neither")
         blob, queue, table = ports or (free_port(), free_port(), free_port())
         args = [
             azurite_binary(),
@@ -84,6 +110,12 @@ class Azurite:
             "--queueHost", "127.0.0.1", "--queuePort", str(queue),
             "--tableHost", "127.0.0.1", "--tablePort", str(table),
         ]  # fmt: skip
+        if cert and key:
+            args += ["--cert", str(cert), "--key", str(key)]
+        if oauth:
+            args += ["--oauth", "basic"]
+        if debug_log:
+            args += ["--debug", str(debug_log)]
         if location is None:
             args.append("--inMemoryPersistence")
         else:
@@ -93,7 +125,9 @@ class Azurite:
         process = subprocess.Popen(
             args, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
         )
-        instance = cls(process, blob, queue, table, str(location) if location else None)
+        instance = cls(
+            process, blob, queue, table, str(location) if location else None, "https" if cert else "http", oauth
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if process.poll() is not None:
