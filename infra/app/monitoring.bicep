@@ -7,7 +7,18 @@ param applicationInsightsName string
 param location string
 param tags object
 
-@description('Days Log Analytics keeps data (the first 31 days are included in the ingestion price).')
+@allowed([
+  30
+  60
+  90
+  120
+  180
+  270
+  365
+  550
+  730
+])
+@description('Days the logs are kept (the first 31 days are included in the ingestion price).')
 param retentionDays int = 30
 
 module workspace 'br/public:avm/res/operational-insights/workspace:0.16.1' = {
@@ -36,7 +47,8 @@ module applicationInsights 'br/public:avm/res/insights/component:0.8.0' = {
     applicationType: 'web'
     workspaceResourceId: workspace.outputs.resourceId
     disableLocalAuth: true
-    retentionInDays: 90
+    // Workspace-based: this sets the retention of its tables in the workspace.
+    retentionInDays: retentionDays
   }
 }
 

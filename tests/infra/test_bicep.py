@@ -385,6 +385,8 @@ def test_application_insights_is_workspace_based_without_local_auth(monitoring: 
     assert insights["workspaceResourceId"] == Ref("workspace.outputs.resourceId")
     workspace = monitoring.module_params("workspace")
     assert workspace["features"]["disableLocalAuth"] is True
+    # Kept no longer than the 31 days the ingestion price includes.
+    assert workspace["dataRetention"] == insights["retentionInDays"] <= 31
 
 
 def logged_events() -> dict[str, set[str]]:
