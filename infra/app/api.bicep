@@ -56,7 +56,7 @@ var monitoringSettings = {
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
 }
 
-// Every TAGGING_* setting the app reads (tagging/settings.py), explicit so the portal
+// Every TAGGING_* setting the app reads (tagging/settings.py, tagging/logs.py), so the portal
 // shows what is in effect. TAGGING_DEFAULT_USER is deliberately absent: in Azure every
 // request must carry an identity.
 // TAGGING_TRUST_PRINCIPAL_HEADER is false: without App Service authentication anyone can
