@@ -16,7 +16,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from azure.functions.queue import QueueMessage  # noqa: F401 - the host's message type, for reference
 from azure.storage.queue import BinaryBase64DecodePolicy, QueueClient
 
 from tagging.adapters import get_storage
