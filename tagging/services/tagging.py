@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Sequence
 from urllib.parse import unquote
 
@@ -29,11 +30,16 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Outcome:
-    """What happened to one message: ``tagged``, ``failed``, ``skipped`` or ``dropped``."""
+    """What happened to one message: ``tagged``, ``failed``, ``skipped`` or ``dropped``.
+
+    ``latency_ms`` (tagged or failed only): upload to the record's ``tagged_at``, logged
+    with the ``tag`` event for the workbook's latency chart.
+    """
 
     outcome: str
     image_id: str | None = None
     reason: str | None = None
+    latency_ms: int | None = None
 
 
 class TagService:
@@ -53,7 +59,7 @@ class TagService:
         if not keys.is_image_id(request.image_id) or not keys.is_user_key(request.user_key):
             return self._log(Outcome("dropped", request.image_id, "message names no valid image"), started)
         outcome = self._tag(request, dequeue_count)
-        return self._log(outcome, started, dequeue_count)
+        return self._log(outcome, started, dequeue_count, request.force)
 
     def _tag(self, request: TagRequest, dequeue_count: int) -> Outcome:
         user, image = request.user_key, request.image_id
@@ -74,13 +80,13 @@ class TagService:
                 # Deleted by its owner, or an upload that died before it was accepted.
                 return Outcome("dropped", image, "no blob and no record")
             self._fail(existing, "blob_missing", "the original was deleted before it could be tagged")
-            return Outcome(FAILED, image, "blob_missing")
+            return Outcome(FAILED, image, "blob_missing", _latency_ms(existing))
         record = existing or self._record_from_blob(request, data, metadata)
         try:
             analysis = analyse(data, self._settings.max_image_pixels, self._analysers)
         except UndecodableImage as error:
             self._fail(record, error.code, error.message)
-            return Outcome(FAILED, image, error.code)
+            return Outcome(FAILED, image, error.code, _latency_ms(record))
 
         self._storage.blobs.put_thumbnail(user, image, analysis.thumbnail)
         duplicate = self._duplicates.check(user, image, analysis.sha256, analysis.phash)
@@ -97,7 +103,7 @@ class TagService:
             self._duplicates.forget(user, image, analysis.phash)
             return Outcome("dropped", image, "deleted while tagging")
         self._recheck_newer(user, duplicate.newer)
-        return Outcome(TAGGED, image)
+        return Outcome(TAGGED, image, latency_ms=_latency_ms(record))
 
     def _commit(self, record: ImageRecord) -> bool:
         """Write ``record`` over its entity; False when the image was deleted meanwhile.
@@ -143,7 +149,8 @@ class TagService:
         if record is None or record.status != QUEUED:
             return self._log(Outcome("skipped", request.image_id, "not pending"), started)
         self._fail(record, "processing_failed", "tagging failed repeatedly; upload the image again to retry")
-        return self._log(Outcome(FAILED, request.image_id, "processing_failed"), started, dequeue_count)
+        outcome = Outcome(FAILED, request.image_id, "processing_failed", _latency_ms(record))
+        return self._log(outcome, started, dequeue_count, request.force)
 
     def _fail(self, record: ImageRecord, code: str, message: str) -> None:
         stale = {t.name for t in record.tags}
@@ -169,7 +176,10 @@ class TagService:
         )
 
     @staticmethod
-    def _log(outcome: Outcome, started: float, dequeue_count: int | None = None) -> Outcome:
+    def _log(outcome: Outcome, started: float, dequeue_count: int | None = None, forced: bool = False) -> Outcome:
+        """The ``tag`` event. ``forced=true`` marks a forced re-check (a duplicate found
+        later re-tags an image tagged long ago): its ``latency_ms`` is the image's age,
+        not the pipeline's delay, so the workbook leaves it out of the latency chart."""
         event(
             log,
             "tag",
@@ -179,8 +189,25 @@ class TagService:
             reason=outcome.reason,
             dequeue_count=dequeue_count,
             duration_ms=round((time.perf_counter() - started) * 1000, 1),
+            latency_ms=outcome.latency_ms,
+            forced="true" if forced else None,
         )
         return outcome
+
+
+_MILLISECOND = timedelta(milliseconds=1)
+
+
+def _latency_ms(record: ImageRecord) -> int | None:
+    """Milliseconds from ``uploaded_at`` to ``tagged_at`` (both as stored by
+    :func:`~tagging.core.records.now_iso`: ISO 8601 UTC with milliseconds and a ``Z``,
+    which ``datetime.fromisoformat`` reads from Python 3.11); None when either is missing
+    or unreadable (e.g. blob metadata written by something else). Negative only when the
+    uploading and tagging instances' clocks disagree; logged as measured."""
+    try:
+        return (datetime.fromisoformat(record.tagged_at) - datetime.fromisoformat(record.uploaded_at)) // _MILLISECOND
+    except (TypeError, ValueError):
+        return None
 
 
 def _apply(record: ImageRecord, analysis: Analysis, duplicate: DuplicateCheck) -> None:

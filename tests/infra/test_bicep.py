@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import json
+import logging
 import re
 import sys
 import tomllib
@@ -422,7 +423,7 @@ def test_workbook_queries_use_only_events_and_fields_the_app_logs():
     events = logged_events()
     assert {"upload", "tag", "http"} <= set(events), f"events found: {sorted(events)}"
     titles = " ".join(workbook_queries())
-    for must in ('outcome == "tagged"', '"failed"', "latency_s"):
+    for must in ('outcome == "tagged"', '"failed"', "latency_ms", "latency_s"):
         assert must in titles
     for query in workbook_queries():
         used = set(re.findall(r'message startswith "(\w+) "', query))
@@ -433,14 +434,42 @@ def test_workbook_queries_use_only_events_and_fields_the_app_logs():
         assert fields <= known, f"fields {fields - known} are not logged with {used}"
 
 
-def test_latency_query_decodes_upload_time_as_the_app_encodes_it():
-    from tagging.core import keys
+def _kql_extract(query: str, field: str) -> re.Pattern[str]:
+    """The regex of ``extract(@"\\bfield=(...)", 1, message)`` in ``query``, for Python's re
+    (these patterns use only \\b, \\S, \\d and groups, which mean the same in RE2)."""
+    match = re.search(r'extract\(@"(\\b' + field + r'=[^"]*)", 1, message\)', query)
+    assert match, f"the query does not extract {field}"
+    return re.compile(match.group(1))
 
+
+def _tag_line(**fields: Any) -> str:
+    """The message the app writes for a ``tag`` event with ``fields``."""
+    from tagging.logs import event
+
+    lines: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())  # type: ignore[method-assign]
+    logger = logging.getLogger("tests.infra.workbook")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        event(logger, "tag", **fields)
+    finally:
+        logger.removeHandler(handler)
+    (line,) = lines
+    return line
+
+
+def test_latency_query_reads_the_logged_latency_and_leaves_out_forced_rechecks():
     (query,) = [q for q in workbook_queries() if "latency_s" in q]
-    match = re.search(r"unixtime_milliseconds_todatetime\((\d+) - tolong\(batch_id\)\)", query)
-    assert match, "the latency query no longer decodes the upload time from batch_id"
-    assert re.search(r'batch_id=\(\\d\{(\d+)\}\)', query).group(1) == "13"
-    uploaded_ms = 1_780_000_123_456
-    batch_id = keys.new_batch_id(now_ms=uploaded_ms)
-    assert int(match.group(1)) - int(batch_id[:13]) == uploaded_ms
-    assert "batch_id" in logged_events()["tag"]
+    assert {"latency_ms", "forced", "outcome"} <= logged_events()["tag"]
+    # The upload time comes from the app's field, not from decoding the batch id format.
+    assert "latency_ms / 1000.0" in query
+    assert "unixtime_milliseconds_todatetime" not in query and "9999999999999" not in query
+    assert 'extract(@"\\boutcome=(\\S+)", 1, message) == "tagged"' in query
+    assert 'where isempty(extract(@"\\bforced=' in query
+    latency, forced = _kql_extract(query, "latency_ms"), _kql_extract(query, "forced")
+    plain = _tag_line(image_id="i", batch_id="b", outcome="tagged", duration_ms=12.5, latency_ms=1834, forced=None)
+    assert latency.search(plain).group(1) == "1834" and forced.search(plain) is None
+    recheck = _tag_line(image_id="i", outcome="tagged", latency_ms=86_400_000, forced="true")
+    assert forced.search(recheck).group(1) == "true"

@@ -6,11 +6,14 @@ count calls); every read and write still goes to Azurite.
 """
 from __future__ import annotations
 
+import logging
+from datetime import datetime
+
 import pytest
 
 from tagging.adapters.queues import encode_request
 from tagging.core.keys import user_key
-from tagging.core.records import QUEUED, TAGGED, TagRequest
+from tagging.core.records import FAILED, QUEUED, TAGGED, TagRequest
 from tagging.core.tags import Tag
 from tagging.services.query import QueryService
 from tagging.services.tagging import TagService
@@ -117,3 +120,54 @@ def test_missing_record_is_created_and_an_insert_racing_the_upload_still_ends_ta
     assert tagger.process(_message("late-insert", image_id)).outcome == TAGGED
     record = storage.images.get(key, image_id)
     assert record.status == TAGGED and record.filename == "t.jpg" and queued.status == QUEUED
+
+
+def _tag_events(caplog) -> list[logging.LogRecord]:
+    events = [r for r in caplog.records if getattr(r, "event", None) == "tag"]
+    caplog.clear()
+    return events
+
+
+def _stored_latency_ms(storage, user: str, image_id: str) -> int:
+    record = storage.images.get(user_key(user), image_id)
+    delta = datetime.fromisoformat(record.tagged_at) - datetime.fromisoformat(record.uploaded_at)
+    return round(delta.total_seconds() * 1000)
+
+
+def test_tag_event_logs_upload_to_tagged_latency_and_marks_forced_rechecks(services, storage, caplog):
+    upload, tagger, _ = services
+    caplog.set_level(logging.INFO, logger="tagging.services.tagging")
+    image_id = _upload(upload, "latency")
+    caplog.clear()
+    assert tagger.process(_message("latency", image_id)).outcome == TAGGED
+    (tagged,) = _tag_events(caplog)
+    assert tagged.tagging_outcome == TAGGED
+    # Plausible (this test uploads and tags within seconds) and exactly what was stored.
+    assert 0 <= tagged.tagging_latency_ms < 60_000
+    assert tagged.tagging_latency_ms == _stored_latency_ms(storage, "latency", image_id)
+    assert f"latency_ms={tagged.tagging_latency_ms}" in tagged.getMessage()
+    assert not hasattr(tagged, "tagging_forced") and "forced=" not in tagged.getMessage()
+
+    # A redelivery that finds the image tagged does no work: no latency to report.
+    assert tagger.process(_message("latency", image_id), dequeue_count=2).outcome == "skipped"
+    (skipped,) = _tag_events(caplog)
+    assert not hasattr(skipped, "tagging_latency_ms") and not hasattr(skipped, "tagging_forced")
+
+    # A forced re-check re-tags it: its latency is the image's age, so it is marked.
+    assert tagger.process(_message("latency", image_id, force=True)).outcome == TAGGED
+    (forced,) = _tag_events(caplog)
+    assert forced.tagging_forced == "true" and " forced=true" in forced.getMessage()
+    assert forced.tagging_latency_ms == _stored_latency_ms(storage, "latency", image_id) >= tagged.tagging_latency_ms
+
+
+def test_poisoned_image_logs_upload_to_failed_latency(services, storage, caplog):
+    upload, tagger, _ = services
+    caplog.set_level(logging.INFO, logger="tagging.services.tagging")
+    image_id = _upload(upload, "latency-poison")
+    caplog.clear()
+    assert tagger.mark_poisoned(_message("latency-poison", image_id), dequeue_count=5).outcome == FAILED
+    (failed,) = _tag_events(caplog)
+    assert (failed.tagging_outcome, failed.tagging_reason) == (FAILED, "processing_failed")
+    assert 0 <= failed.tagging_latency_ms < 60_000
+    assert failed.tagging_latency_ms == _stored_latency_ms(storage, "latency-poison", image_id)
+    assert not hasattr(failed, "tagging_forced")
