@@ -338,3 +338,34 @@ def test_page_and_assets_over_real_http(ui_app):
         assert b"import" not in body and b"azure" not in body
     # The page needs no key, the API behind it does (deployed); here it answers JSON.
     assert json.loads(requests.get(ui_app.url("/api/tags"), timeout=10).text) == {"tags": []}
+
+
+def test_an_original_that_cannot_be_read_gets_no_link(page_for, ui_app, user):
+    """The API answers ``url: null`` when an original can no longer be read (aged out by
+    TAGGING_RETENTION_DAYS, tested in tests/services; or a SAS-only connection). That
+    answer is made here by editing the real detail response in the browser, since the
+    runner's images are all new: the page must then show no link to "null"."""
+    response = requests.post(
+        ui_app.url("/api/images"),
+        files=[("file", ("gone.png", _png((200, 40, 40)), "image/png"))],
+        headers={"X-MS-CLIENT-PRINCIPAL-ID": user},
+        timeout=30,
+    )
+    assert response.status_code == 202
+    page = page_for()
+    edited: list[str] = []
+
+    def without_url(route) -> None:
+        answer = route.fetch()
+        body = answer.json()
+        body["url"] = None
+        edited.append(body["id"])
+        route.fulfill(response=answer, json=body)
+
+    page.route(re.compile(r".*/api/images/[^/?]+$"), without_url)
+    wait_tagged(page, "gone.png").locator(".card-open").click()
+    expect(page.locator("#detail-title")).to_have_text("gone.png")
+    assert edited, "the detail request was not seen"
+    expect(page.locator("#detail-original")).to_be_hidden()
+    assert page.locator("#detail-original").get_attribute("href") is None
+    expect(page.locator("#detail-image")).to_have_attribute("src", SAS_THUMBNAIL)

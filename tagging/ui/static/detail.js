@@ -83,7 +83,11 @@ export class DetailView {
     img.src = image.thumbnail_url || image.url || "";
     img.alt = `Preview of ${image.filename}`;
     const original = this.q("#detail-original");
-    original.href = image.url;
+    // url is null when the original can no longer be read (aged out by the retention
+    // rule, or a storage connection that cannot sign read URLs): no dead link then.
+    original.hidden = !image.url;
+    if (image.url) original.href = image.url;
+    else original.removeAttribute("href");
     original.textContent = `Open the original (${formatBytes(image.size)}, ${image.content_type || "image"})`;
     const status = image.status === "tagged" ? `Tagged ${formatTime(image.tagged_at)}`
       : image.status === "failed" ? `Tagging failed: ${image.error?.message || "unknown error"}`
