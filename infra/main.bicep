@@ -57,6 +57,17 @@ param maximumInstanceCount int = 40
 @description('Delete originals and thumbnails this many days after upload (lifecycle management); 0 keeps them forever. The app answers url: null for an image whose blob aged out.')
 param imageRetentionDays int = 0
 
+// TAGGING_TRUST_PRINCIPAL_HEADER. Without App Service authentication anyone can send
+// X-MS-CLIENT-PRINCIPAL-ID and act as anyone, so the default is false (requests without
+// an identity are refused). Set it true only after enabling App Service authentication
+// (Easy Auth), which strips that header from outside requests and sets it for signed-in
+// callers:
+//   azd env set TAGGING_TRUST_PRINCIPAL_HEADER true && azd provision
+// azd rewrites every app setting in this template on each provision, so a value set in
+// the portal alone goes back to this parameter's value.
+@description('Trust the X-MS-CLIENT-PRINCIPAL-ID header (TAGGING_TRUST_PRINCIPAL_HEADER). True only after enabling App Service authentication: azd env set TAGGING_TRUST_PRINCIPAL_HEADER true && azd provision.')
+param trustPrincipalHeader bool = false
+
 var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
@@ -135,6 +146,7 @@ module api 'app/api.bicep' = {
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
     imageRetentionDays: imageRetentionDays
+    trustPrincipalHeader: trustPrincipalHeader
   }
 }
 

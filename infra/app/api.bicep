@@ -36,6 +36,9 @@ param maximumInstanceCount int = 40
 @minValue(0)
 param imageRetentionDays int = 0
 
+@description('TAGGING_TRUST_PRINCIPAL_HEADER: true only behind App Service authentication (main.bicep).')
+param trustPrincipalHeader bool = false
+
 // The project's Python (pyproject.toml requires-python, CI): tests/infra checks it.
 var pythonVersion = '3.11'
 
@@ -59,11 +62,13 @@ var monitoringSettings = {
 // Every TAGGING_* setting the app reads (tagging/settings.py, tagging/logs.py), so the portal
 // shows what is in effect. TAGGING_DEFAULT_USER is deliberately absent: in Azure every
 // request must carry an identity.
-// TAGGING_TRUST_PRINCIPAL_HEADER is false: without App Service authentication anyone can
-// send X-MS-CLIENT-PRINCIPAL-ID and act as anyone, so the header is ignored and requests
-// are refused (401). Once App Service authentication (Easy Auth) is enabled, it strips
-// that header from outside requests and sets it for signed-in callers: then set 'true'
-// here, so that a later `azd provision` keeps it.
+// TAGGING_TRUST_PRINCIPAL_HEADER is false unless trustPrincipalHeader says otherwise:
+// without App Service authentication anyone can send X-MS-CLIENT-PRINCIPAL-ID and act as
+// anyone, so the header is ignored and requests are refused (401). Once App Service
+// authentication (Easy Auth) is enabled, it strips that header from outside requests and
+// sets it for signed-in callers: then `azd env set TAGGING_TRUST_PRINCIPAL_HEADER true &&
+// azd provision` (main.parameters.json), so that every later provision keeps it. The app
+// trusts the header when the setting is absent, so it is always written.
 var taggingSettings = {
   TAGGING_QUEUE: names.queue
   TAGGING_IMAGES_CONTAINER: names.imagesContainer
@@ -72,8 +77,9 @@ var taggingSettings = {
   TAGGING_BATCHES_TABLE: names.batchesTable
   TAGGING_TAG_INDEX_TABLE: names.tagIndexTable
   TAGGING_FINGERPRINTS_TABLE: names.fingerprintsTable
-  // 'true' only behind App Service authentication (see above).
-  TAGGING_TRUST_PRINCIPAL_HEADER: 'false'
+  // 'true' only behind App Service authentication (see above); spelled out in lower case,
+  // as local.settings.json writes it.
+  TAGGING_TRUST_PRINCIPAL_HEADER: trustPrincipalHeader ? 'true' : 'false'
   TAGGING_MAX_FILE_BYTES: '20971520'
   TAGGING_MAX_REQUEST_BYTES: '104857600'
   TAGGING_MAX_FILES: '100'

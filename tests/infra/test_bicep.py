@@ -234,6 +234,42 @@ def test_identity_header_is_not_trusted_and_there_is_no_default_user(app_setting
         assert "TAGGING_DEFAULT_USER" not in all_keys(parse(path)), path.name
 
 
+def _settings_with(**parameters: Any) -> dict[str, Any]:
+    main = Template(INFRA / "main.bicep", {"environmentName": "e", "location": "l", **parameters})
+    (config,) = [c for c in main.module("api").module_params("site")["configs"] if c["name"] == "appsettings"]
+    return config["properties"]
+
+
+def test_trust_principal_header_is_a_parameter_azd_fills_from_the_environment(main: Template):
+    # azd rewrites every app setting in the template on each provision: a value set only in
+    # the portal would go back to the template's, so it must come from the azd environment.
+    declared = main.parameters["trustPrincipalHeader"]
+    assert declared["type"] == "bool" and declared["default"] is False
+    assert "azd env set TAGGING_TRUST_PRINCIPAL_HEADER true" in (INFRA / "main.bicep").read_text(encoding="utf-8")
+    given = json.loads((INFRA / "main.parameters.json").read_text(encoding="utf-8"))["parameters"]
+    assert given["trustPrincipalHeader"]["value"] == "${TAGGING_TRUST_PRINCIPAL_HEADER=false}"
+    assert main.module_params("api")["trustPrincipalHeader"] is False
+    assert _settings_with()["TAGGING_TRUST_PRINCIPAL_HEADER"] == "false"
+    assert _settings_with(trustPrincipalHeader=False)["TAGGING_TRUST_PRINCIPAL_HEADER"] == "false"
+    assert _settings_with(trustPrincipalHeader=True)["TAGGING_TRUST_PRINCIPAL_HEADER"] == "true"
+
+
+def test_parameter_file_defaults_match_the_template_defaults(main: Template):
+    """``${VAR=default}`` in main.parameters.json is what azd passes when VAR is unset; it
+    must say what main.bicep's own default says, or the two documents disagree."""
+    given = json.loads((INFRA / "main.parameters.json").read_text(encoding="utf-8"))["parameters"]
+    checked = set()
+    for name, entry in given.items():
+        match = re.fullmatch(r"\$\{([A-Z0-9_]+)=([^}]*)\}", entry["value"])
+        if not match:
+            continue
+        default = main.parameters[name]["default"]
+        written = str(default).lower() if isinstance(default, bool) else str(default)
+        assert match.group(2) == written, f"{name}: parameter file says {match.group(2)}, main.bicep {written}"
+        checked.add(name)
+    assert {"instanceMemoryMB", "imageRetentionDays", "trustPrincipalHeader"} <= checked
+
+
 def binding_expressions(functions: dict[str, Any]) -> tuple[set[str], set[str]]:
     """``%NAME%`` names and connection names in every binding of the indexed app."""
     names: set[str] = set()
