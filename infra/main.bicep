@@ -85,6 +85,7 @@ var names = {
   batchesTable: 'Batches'
   tagIndexTable: 'TagIndex'
   fingerprintsTable: 'Fingerprints'
+  idempotencyTable: 'Idempotency'
 }
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {

@@ -77,6 +77,7 @@ var taggingSettings = {
   TAGGING_BATCHES_TABLE: names.batchesTable
   TAGGING_TAG_INDEX_TABLE: names.tagIndexTable
   TAGGING_FINGERPRINTS_TABLE: names.fingerprintsTable
+  TAGGING_IDEMPOTENCY_TABLE: names.idempotencyTable
   // 'true' only behind App Service authentication (see above); spelled out in lower case,
   // as local.settings.json writes it.
   TAGGING_TRUST_PRINCIPAL_HEADER: trustPrincipalHeader ? 'true' : 'false'

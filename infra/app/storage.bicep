@@ -116,6 +116,9 @@ module account 'br/public:avm/res/storage/storage-account:0.33.0' = {
         {
           name: names.fingerprintsTable
         }
+        {
+          name: names.idempotencyTable
+        }
       ]
     }
     managementPolicyRules: (imageRetentionDays > 0) ? retentionRules : null

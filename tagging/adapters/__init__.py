@@ -12,13 +12,14 @@ from functools import lru_cache
 from ..settings import Settings
 from .blobs import BlobStore
 from .errors import Conflict, NotFound, StorageError, StorageUnavailable
+from .idempotency import IdempotencyRecord, IdempotencyTable
 from .queues import TagQueue, decode_request, encode_request
 from .tables import BatchTable, FingerprintTable, ImageTable, TagIndexTable
 
 
 @dataclass
 class Storage:
-    """The app's storage: blobs, the tag queue and four tables."""
+    """The app's storage: blobs, the tag queue and five tables."""
 
     blobs: BlobStore
     queue: TagQueue
@@ -26,6 +27,7 @@ class Storage:
     batches: BatchTable
     index: TagIndexTable
     fingerprints: FingerprintTable
+    idempotency: IdempotencyTable
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Storage":
@@ -36,6 +38,7 @@ class Storage:
             batches=BatchTable(settings),
             index=TagIndexTable(settings),
             fingerprints=FingerprintTable(settings),
+            idempotency=IdempotencyTable(settings),
         )
 
     def ping(self) -> dict[str, bool]:
@@ -75,6 +78,7 @@ def reset_storage() -> None:
 
 __all__ = [
     "Conflict",
+    "IdempotencyRecord",
     "NotFound",
     "Storage",
     "StorageError",

@@ -341,8 +341,10 @@ def test_storage_creates_what_the_app_settings_name(storage: Template, app_setti
     assert {"images", "thumbnails"} <= set(containers)
     assert sorted(queues) == sorted([app_settings["TAGGING_QUEUE"], app_settings["TAGGING_QUEUE"] + "-poison"])
     assert sorted(queues) == ["tag-requests", "tag-requests-poison"]
-    setting_tables = {app_settings[f"TAGGING_{n}_TABLE"] for n in ("IMAGES", "BATCHES", "TAG_INDEX", "FINGERPRINTS")}
-    assert set(tables) == setting_tables == {"Images", "Batches", "TagIndex", "Fingerprints"}
+    setting_tables = {
+        app_settings[f"TAGGING_{n}_TABLE"] for n in ("IMAGES", "BATCHES", "TAG_INDEX", "FINGERPRINTS", "IDEMPOTENCY")
+    }
+    assert set(tables) == setting_tables == {"Images", "Batches", "TagIndex", "Fingerprints", "Idempotency"}
 
 
 def test_lifecycle_rule_matches_only_originals_and_thumbnails():
