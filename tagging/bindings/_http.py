@@ -18,7 +18,10 @@ from . import _services
 
 log = logging.getLogger(__name__)
 
-STATUS = {"invalid": 400, "unauthorized": 401, "not_found": 404, "too_large": 413, "unsupported": 415, "unavailable": 503}
+STATUS = {
+    "invalid": 400, "unauthorized": 401, "not_found": 404, "conflict": 409, "too_large": 413, "unsupported": 415,
+    "unavailable": 503,
+}  # fmt: skip
 RETRY_AFTER_SECONDS = 5
 
 
@@ -53,7 +56,10 @@ def http_endpoint(handler: Callable[[func.HttpRequest], func.HttpResponse]) -> C
         try:
             response = handler(req)
         except ServiceError as error:
-            headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if error.kind == "unavailable" else None
+            retry_after = error.retry_after
+            if retry_after is None and error.kind == "unavailable":
+                retry_after = RETRY_AFTER_SECONDS
+            headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
             response = error_response(STATUS.get(error.kind, 400), error.code, error.message, headers)
         except SettingsError as error:
             log.error("app settings are unusable: %s", error, extra={"function": handler.__name__})

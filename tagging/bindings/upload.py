@@ -3,6 +3,9 @@
 An empty body without a Content-Length header is a 411 ``length_required``: under the
 Functions host that is what a chunked upload looks like (the host passes a body to the
 worker only when Content-Length > 0).
+
+An ``Idempotency-Key`` header is passed on to the service (see
+:mod:`tagging.services.idempotency`); a replayed answer carries ``Idempotent-Replayed: true``.
 """
 from __future__ import annotations
 
@@ -11,6 +14,9 @@ import azure.functions as func
 from . import _services
 from ._http import caller, error_response, http_endpoint, json_response
 from ._multipart import parse_upload
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
 
 bp = func.Blueprint()
 
@@ -35,12 +41,12 @@ def upload_images(req: func.HttpRequest) -> func.HttpResponse:
     if len(body) > settings.max_request_bytes:
         return error_response(413, "request_too_large", f"requests may be at most {settings.max_request_bytes} bytes")
     parsed = parse_upload(body, req.headers.get("Content-Type", ""), req.params.get("filename"), settings.max_files)
-    result = _services.upload_service().upload(user, parsed.files, parsed.metadata)
+    result = _services.upload_service().upload(
+        user, parsed.files, parsed.metadata, idempotency_key=req.headers.get(IDEMPOTENCY_HEADER)
+    )
     location = f"/api/batches/{result.batch_id}"
-    for image in result.images:
-        image["url"] = f"/api/images/{image['id']}"
+    images = [{**image, "url": f"/api/images/{image['id']}"} for image in result.images]
+    headers = {"Location": location} | ({REPLAYED_HEADER: "true"} if result.replayed else {})
     return json_response(
-        {"batch_id": result.batch_id, "images": result.images, "rejected": result.rejected},
-        status=202,
-        headers={"Location": location},
+        {"batch_id": result.batch_id, "images": images, "rejected": result.rejected}, status=202, headers=headers
     )

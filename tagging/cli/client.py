@@ -1,8 +1,9 @@
 """HTTP client for the app's API: base URL, function key, identity, retries.
 
 Retries (with exponential back-off, honouring ``Retry-After``) cover connection
-errors, timeouts, 429 and 5xx. An upload that is retried after the server received
-it may be stored twice; the app's duplicate detection reports such copies.
+errors, timeouts, 429, 5xx and 409 ``idempotency_in_progress``. Every upload carries an
+``Idempotency-Key`` made once per file and sent again on each retry, so a retry after
+the app stored the file (the answer was lost) gets the first answer, not a second copy.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import email.utils
 import random
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -20,6 +22,8 @@ import requests
 
 PRINCIPAL_HEADER = "X-MS-CLIENT-PRINCIPAL-ID"
 KEY_HEADER = "x-functions-key"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+IN_PROGRESS = "idempotency_in_progress"  # 409: the same upload is still running; retry
 USER_AGENT = "tagging-cli/0.1"
 CHUNK = 64 * 1024
 
@@ -75,6 +79,18 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 
 def retryable_status(status: int) -> bool:
     return status == 429 or 500 <= status <= 599
+
+
+def retryable(response: requests.Response) -> bool:
+    """429, 5xx, or a 409 saying the same upload (same Idempotency-Key) is still running."""
+    if retryable_status(response.status_code):
+        return True
+    return response.status_code == 409 and api_error(response).code == IN_PROGRESS
+
+
+def new_idempotency_key() -> str:
+    """A fresh Idempotency-Key: a random UUID (one per upload, reused on its retries)."""
+    return str(uuid.uuid4())
 
 
 class ProgressBody:
@@ -180,7 +196,7 @@ class ApiClient:
                     raise ConnectionFailed(f"cannot reach {self.api}: {_reason(error)}") from None
                 reason, delay = f"{_reason(error)}", self.retry.delay(attempt, None)
             else:
-                if not retryable_status(response.status_code) or last:
+                if not retryable(response) or last:
                     return response
                 reason = f"HTTP {response.status_code}"
                 delay = self.retry.delay(attempt, response.headers.get("Retry-After"))
@@ -202,8 +218,11 @@ class ApiClient:
     def upload(
         self, filename: str, data: bytes, content_type: str, metadata: str | None,
         on_progress: Callable[[int], None] | None = None, on_restart: Callable[[], None] | None = None,
+        idempotency_key: str | None = None,
     ) -> dict[str, Any]:  # fmt: skip
-        """POST one file; the 202 body. ``on_progress(n)`` gets the file bytes sent."""
+        """POST one file; the 202 body. ``on_progress(n)`` gets the file bytes sent.
+        Every attempt sends the same body and ``idempotency_key`` (a new one when None),
+        so the app stores the file once however often it is retried."""
         payload, content_type_header, offset = multipart_body(filename, data, content_type, metadata)
         attempts = 0
 
@@ -224,7 +243,8 @@ class ApiClient:
 
             return ProgressBody(payload, progress)
 
-        return self.call("POST", "images", body=body, headers={"Content-Type": content_type_header})
+        headers = {"Content-Type": content_type_header, IDEMPOTENCY_HEADER: idempotency_key or new_idempotency_key()}
+        return self.call("POST", "images", body=body, headers=headers)
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return self.call("GET", path, params=params)

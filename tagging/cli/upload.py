@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .args import UsageError
-from .client import ApiClient, ApiError, ConnectionFailed
+from .client import ApiClient, ApiError, ConnectionFailed, new_idempotency_key
 from .progress import Progress
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".heic", ".heif", ".avif"}
@@ -32,6 +32,8 @@ class FileResult:
     batch_id: str | None = None
     tags: list[dict[str, Any]] = field(default_factory=list)
     error: dict[str, str] | None = None
+    # Made once per file and sent on every attempt: a retry never stores a second copy.
+    idempotency_key: str = field(default_factory=new_idempotency_key)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -102,7 +104,9 @@ def _upload_one(
     content_type = mimetypes.guess_type(result.filename)[0] or "application/octet-stream"
     with progress.file(result.filename, len(data)) as bar:
         try:
-            body = client.upload(result.filename, data, content_type, metadata, bar.update, bar.reset)
+            body = client.upload(
+                result.filename, data, content_type, metadata, bar.update, bar.reset, result.idempotency_key
+            )
         except ConnectionFailed as error:
             unreachable.set()
             result.status, result.error = ERROR, {"code": "unreachable", "message": str(error)}

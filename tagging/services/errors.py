@@ -4,6 +4,7 @@ from __future__ import annotations
 INVALID = "invalid"  # 400
 UNAUTHORIZED = "unauthorized"  # 401
 NOT_FOUND = "not_found"  # 404
+CONFLICT = "conflict"  # 409
 TOO_LARGE = "too_large"  # 413
 UNSUPPORTED = "unsupported"  # 415
 UNAVAILABLE = "unavailable"  # 503
@@ -13,8 +14,9 @@ class ServiceError(Exception):
     """A request the service refuses, with a stable ``code`` and a message that says
     what to do."""
 
-    def __init__(self, kind: str, code: str, message: str) -> None:
+    def __init__(self, kind: str, code: str, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.kind = kind
         self.code = code
         self.message = message
+        self.retry_after = retry_after  # seconds, sent as Retry-After (besides "unavailable"'s default)

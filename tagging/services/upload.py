@@ -5,6 +5,10 @@ message -> ``queued`` entity (insert, never overwrite). Once the message is sent
 image is accepted: the tagger creates the entity from blob metadata if the process
 died before writing it, and an insert that loses the race to the tagger changes nothing.
 A crash before the message leaves at most an unreferenced blob, never a stuck image.
+
+With an ``Idempotency-Key`` (see :mod:`.idempotency`) the key is claimed after the
+request is validated and before anything is written; the claim reserves the batch id
+and upload time, so a retry that takes over a dead attempt writes the same keys.
 """
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ from ..core.records import QUEUED, BatchRecord, ImageRecord, TagRequest, now_iso
 from ..logs import event
 from ..settings import Settings
 from .errors import INVALID, TOO_LARGE, UNAVAILABLE, UNSUPPORTED, ServiceError
+from .idempotency import Claim, Idempotency, check_key, fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +52,15 @@ class UploadResult:
     batch_id: str
     images: list[dict[str, Any]] = field(default_factory=list)
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    replayed: bool = False  # the stored answer of an earlier request with the same Idempotency-Key
+
+    def answer(self) -> dict[str, Any]:
+        """The JSON-able answer (what an Idempotency-Key remembers)."""
+        return {"batch_id": self.batch_id, "images": self.images, "rejected": self.rejected}
+
+    @classmethod
+    def from_answer(cls, answer: dict[str, Any], replayed: bool = False) -> "UploadResult":
+        return cls(answer["batch_id"], list(answer["images"]), list(answer["rejected"]), replayed)
 
 
 def clean_filename(raw: str | None, fallback: str) -> str:
@@ -81,14 +95,21 @@ class UploadService:
     def __init__(self, settings: Settings, storage: Storage) -> None:
         self._settings = settings
         self._storage = storage
+        self._idempotency = Idempotency(storage.idempotency, keys.new_batch_id)
 
-    def upload(self, user_key: str, files: list[IncomingFile], metadata_text: str | None) -> UploadResult:
+    def upload(
+        self, user_key: str, files: list[IncomingFile], metadata_text: str | None, idempotency_key: str | None = None
+    ) -> UploadResult:
         """Accept what can be tagged, reject the rest per file.
 
         Raises ServiceError when the request as a whole is refused (bad metadata, no
-        files, too many files, nothing acceptable) — then nothing is stored.
+        files, too many files, nothing acceptable, a bad or conflicting
+        ``idempotency_key``) — then nothing is stored. With ``idempotency_key``, a
+        repeat of an answered request returns that answer (``replayed``) and writes
+        nothing.
         """
         started = time.perf_counter()
+        key = check_key(idempotency_key)
         metadata = parse_metadata(metadata_text, self._settings.max_metadata_bytes)
         if not files:
             raise ServiceError(INVALID, "no_files", "send at least one image: a multipart file part or an image/* body")
@@ -108,8 +129,28 @@ class UploadService:
         if not accepted:
             raise self._nothing_accepted(rejected)
 
-        batch_id = keys.new_batch_id()
-        uploaded_at = now_iso()
+        if key is None:
+            return self._write(user_key, accepted, rejected, metadata, keys.new_batch_id(), now_iso(), started)
+        claim: Claim = self._idempotency.begin(user_key, key, fingerprint(files, metadata_text))
+        if claim.replay is not None:
+            event(log, "upload", batch_id=claim.record.batch_id, outcome="replayed",
+                  duration_ms=round((time.perf_counter() - started) * 1000, 1))  # fmt: skip
+            return UploadResult.from_answer(claim.replay, replayed=True)
+        try:
+            result = self._write(
+                user_key, accepted, rejected, metadata, claim.record.batch_id, claim.record.uploaded_at, started
+            )
+        except BaseException:
+            self._idempotency.abandon(claim)
+            raise
+        return UploadResult.from_answer(self._idempotency.finish(claim, result.answer()))
+
+    def _write(
+        self, user_key: str, accepted: list[tuple[str, IncomingFile, str]], rejected: list[dict[str, Any]],
+        metadata: dict[str, Any], batch_id: str, uploaded_at: str, started: float,
+    ) -> UploadResult:  # fmt: skip
+        """Store the accepted files as batch ``batch_id`` (deterministic keys: writing
+        the same batch twice converges on one)."""
         self._storage.batches.upsert(
             BatchRecord(user_key, batch_id, uploaded_at, accepted=len(accepted), rejected=len(rejected), metadata=metadata)
         )

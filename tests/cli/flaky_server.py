@@ -1,14 +1,19 @@
 """FlakyServer: a test double of the app's HTTP API that answers from a script.
 
 Each request takes the next scripted answer (the last one repeats): a status, headers
-and a JSON body, or ``DROP`` to close the connection without answering. Every
-request is recorded (time, method, path, headers, body) so tests can check what was
-sent, how often and how far apart.
+and a JSON body, or ``DROP`` to close the connection without answering. With an
+``upstream`` (the real app), ``FORWARD`` passes the request on and relays its answer,
+and ``FORWARD_THEN_DROP`` passes it on and then closes the connection: the app did the
+work but the client never hears of it (an answer lost after storing). Every request is
+recorded (time, method, path, headers, body) so tests can check what was sent, how
+often and how far apart.
 """
 from __future__ import annotations
 
 import json
 import threading
+import urllib.error
+import urllib.request
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,6 +21,9 @@ from itertools import pairwise
 from typing import Any, Self
 
 DROP = "drop"
+FORWARD = "forward"
+FORWARD_THEN_DROP = "forward_then_drop"
+HOP_BY_HOP = {"host", "connection", "keep-alive", "transfer-encoding", "content-length"}
 
 
 @dataclass
@@ -35,8 +43,9 @@ class Seen:
 
 
 class FlakyServer:
-    def __init__(self, script: list[Answer | str]) -> None:
+    def __init__(self, script: list[Answer | str], upstream: str | None = None) -> None:
         self.script = list(script)
+        self.upstream = upstream
         self.requests: list[Seen] = []
         self._lock = threading.Lock()
         server = self
@@ -51,16 +60,20 @@ class FlakyServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 answer = server._record_and_pick(self.command, self.path, dict(self.headers.items()), body)
+                if answer in (FORWARD, FORWARD_THEN_DROP):
+                    relayed = server._forward(self.command, self.path, dict(self.headers.items()), body)
+                    answer = DROP if answer == FORWARD_THEN_DROP else relayed
                 if answer == DROP:
                     self.close_connection = True
                     self.connection.close()
                     return
                 assert isinstance(answer, Answer)
-                payload = b"" if answer.body is None else json.dumps(answer.body).encode()
+                raw = isinstance(answer.body, bytes)
+                payload = answer.body if raw else b"" if answer.body is None else json.dumps(answer.body).encode()
                 self.send_response(answer.status)
                 for name, value in answer.headers.items():
                     self.send_header(name, value)
-                if payload:
+                if payload and not raw:
                     self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
@@ -75,6 +88,18 @@ class FlakyServer:
         with self._lock:
             self.requests.append(Seen(time.monotonic(), method, path, headers, body))
             return self.script.pop(0) if len(self.script) > 1 else self.script[0]
+
+    def _forward(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Answer:
+        """Send the request to ``upstream``; its answer (body as bytes, headers but hop-by-hop)."""
+        assert self.upstream, "FORWARD needs FlakyServer(..., upstream=<app URL>)"
+        sent = {k: v for k, v in headers.items() if k.lower() not in HOP_BY_HOP}
+        request = urllib.request.Request(self.upstream + path, data=body or None, headers=sent, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                status, got, payload = response.status, response.headers, response.read()
+        except urllib.error.HTTPError as error:
+            status, got, payload = error.code, error.headers, error.read()
+        return Answer(status, payload, {k: v for k, v in got.items() if k.lower() not in HOP_BY_HOP})
 
     @property
     def url(self) -> str:

@@ -3,6 +3,7 @@ connections are retried with back-off, Retry-After is honoured, 4xx is not retri
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from tagging.cli import main
@@ -91,3 +92,33 @@ def test_an_unreachable_app_is_exit_code_2_and_later_files_are_not_tried(capsys,
     codes = [f["error"]["code"] for f in json.loads(out)["files"]]
     assert codes == ["unreachable", "not_attempted", "not_attempted"]
     assert "connection refused" in err
+
+
+def test_every_attempt_of_an_upload_sends_the_same_idempotency_key_and_each_file_its_own(capsys, tmp_path):
+    other = tmp_path / "other.png"
+    other.write_bytes(CHELSEA.read_bytes())
+    with FlakyServer([DROP, accepted(), accepted("other.png", "8204700000001abcdef-000")]) as server:
+        assert run(server, "upload", "--concurrency", "1", str(CHELSEA), str(other)) == 0
+    keys = [r.headers["Idempotency-Key"] for r in server.requests]
+    assert len(keys) == 3
+    assert keys[0] == keys[1] != keys[2], "a retry must reuse its file's key; another file gets a new one"
+    assert all(re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", k) for k in keys)
+    assert server.requests[0].body == server.requests[1].body
+
+
+def test_an_upload_still_in_progress_is_retried_after_its_retry_after(capsys):
+    busy = {"error": {"code": "idempotency_in_progress", "message": "an upload with this Idempotency-Key is still in progress"}}
+    with FlakyServer([Answer(409, busy, {"Retry-After": "1"}), accepted()]) as server:
+        assert run(server, "upload", str(CHELSEA), "--json") == 0
+    assert len(server.requests) == 2 and server.gaps()[0] >= 0.95
+    assert server.requests[0].headers["Idempotency-Key"] == server.requests[1].headers["Idempotency-Key"]
+    assert json.loads(capsys.readouterr().out)["files"][0]["status"] == "queued"
+
+
+def test_an_idempotency_conflict_is_not_retried(capsys):
+    conflict = {"error": {"code": "idempotency_conflict", "message": "this Idempotency-Key was used for a different upload"}}
+    with FlakyServer([Answer(409, conflict)]) as server:
+        code = run(server, "upload", str(CHELSEA), "--json")
+    assert code == 1 and len(server.requests) == 1
+    [file] = json.loads(capsys.readouterr().out)["files"]
+    assert file["status"] == "rejected" and file["error"]["code"] == "idempotency_conflict"

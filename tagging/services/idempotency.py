@@ -1,0 +1,188 @@
+"""Idempotent retries of uploads: ``Idempotency-Key``, per user, remembered 24 hours.
+
+A client sends one key per upload and the same key on every retry of it. The first
+request with a key *claims* it (an insert-only entity) and reserves the batch id and
+upload time its writes will use; when the upload is accepted its answer is stored on
+the claim. Later requests with that key:
+
+- same request (same fingerprint), answer stored: the stored answer, nothing written;
+- same request, still running: ``idempotency_in_progress`` (409, ``Retry-After``);
+- same request, claim older than the lease (the process died, or the attempt failed
+  and gave the lease back): it takes the claim over and writes again under the *same*
+  batch id and time. Every upload write is idempotent under its deterministic keys
+  (blob overwrite, insert-only entity, batch upsert; a second tag message is harmless),
+  so a retry converges on the first attempt's images: never lost, never duplicated;
+- a different request: ``idempotency_conflict`` (409);
+- a claim older than 24 hours counts as absent: the key starts a new upload.
+
+The *fingerprint* is what the request means, not its bytes: each file's name, declared
+type and SHA-256 in order, and the metadata text. A multipart boundary is left out, so
+a browser that re-encodes a form with a new boundary on a retry still matches, while a
+raw upload's ``Content-Type`` and ``?filename=`` are in it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+from typing import Any, Protocol
+
+from ..adapters import Conflict, IdempotencyRecord, NotFound, StorageError
+from ..adapters.idempotency import key_row
+from ..logs import event
+from .errors import CONFLICT, INVALID, ServiceError
+
+log = logging.getLogger(__name__)
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 200
+REMEMBER = timedelta(hours=24)  # a key is remembered at least this long
+LEASE = timedelta(seconds=60)  # a running claim older than this may be taken over
+IN_PROGRESS_RETRY_AFTER_SECONDS = 1
+ATTEMPTS = 4  # claim races to lose before answering "in progress"
+
+# Error codes of this module.
+INVALID_KEY = "invalid_idempotency_key"
+KEY_CONFLICT = "idempotency_conflict"
+IN_PROGRESS = "idempotency_in_progress"
+
+
+def check_key(raw: str | None) -> str | None:
+    """The key of a request, None when it sent none; raises ServiceError 400
+    ``invalid_idempotency_key`` unless it is 1-200 printable ASCII characters."""
+    if raw is None:
+        return None
+    if not 1 <= len(raw) <= MAX_KEY_LENGTH or any(not 0x20 <= ord(c) <= 0x7E for c in raw):
+        raise ServiceError(
+            INVALID,
+            INVALID_KEY,
+            f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters; send a new random UUID per "
+            "upload and the same one on each retry of it",
+        )
+    return raw
+
+
+def fingerprint(files: list[Any], metadata_text: str | None) -> str:
+    """SHA-256 (hex) of what an upload request means: each file's name, declared type
+    and content hash, in order, and the metadata text (boundary-independent)."""
+    meaning = {
+        "v": 1,
+        "metadata": metadata_text,
+        "files": [[f.filename, f.declared_type, hashlib.sha256(f.data).hexdigest(), len(f.data)] for f in files],
+    }
+    return hashlib.sha256(json.dumps(meaning, sort_keys=True).encode("ascii")).hexdigest()
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Table(Protocol):  # the adapter's IdempotencyTable, as this module uses it
+    def insert(self, record: IdempotencyRecord) -> IdempotencyRecord | None: ...
+    def find(self, user_key: str, key_hash: str) -> IdempotencyRecord | None: ...
+    def replace_if_unchanged(self, record: IdempotencyRecord) -> IdempotencyRecord: ...
+
+
+@dataclass
+class Claim:
+    """The outcome of :meth:`Idempotency.begin`: either an answer to replay
+    (``replay``) or a claim to write under (``record``: its batch id and time)."""
+
+    record: IdempotencyRecord
+    replay: dict[str, Any] | None = None
+
+
+class Idempotency:
+    def __init__(self, table: Table, new_batch_id: Callable[[], str], clock: Callable[[], datetime] = utc_now) -> None:
+        self._table = table
+        self._new_batch_id = new_batch_id
+        self._clock = clock
+
+    def begin(self, user_key: str, key: str, request_fingerprint: str) -> Claim:
+        """Claim ``key`` for this request, or find its stored answer. Raises
+        ServiceError 409 (``idempotency_conflict`` / ``idempotency_in_progress``)."""
+        key_hash = key_row(key)
+        for _ in range(ATTEMPTS):
+            now = self._clock()
+            fresh = IdempotencyRecord(
+                user_key, key_hash, request_fingerprint, created_at=now, lease_until=now + LEASE,
+                batch_id=self._new_batch_id(), uploaded_at=_iso(now),
+            )  # fmt: skip
+            claimed = self._table.insert(fresh)
+            if claimed is not None:
+                return Claim(claimed)
+            current = self._table.find(user_key, key_hash)
+            if current is None:  # pruned between the insert and the read: claim again
+                continue
+            if current.created_at + REMEMBER <= now:  # forgotten: a new upload
+                taken = self._take(replace(fresh, etag=current.etag))
+            elif current.fingerprint != request_fingerprint:
+                raise ServiceError(
+                    CONFLICT,
+                    KEY_CONFLICT,
+                    f"this {HEADER} was used for a different upload in the last 24 hours (other files or "
+                    "metadata); send a new key for a new upload, and the same key only to retry the same one",
+                )
+            elif current.result is not None:
+                return Claim(current, replay=current.result)
+            elif current.lease_until > now:
+                raise ServiceError(
+                    CONFLICT,
+                    IN_PROGRESS,
+                    f"an upload with this {HEADER} is still in progress; retry in "
+                    f"{IN_PROGRESS_RETRY_AFTER_SECONDS} s to get its answer",
+                    retry_after=IN_PROGRESS_RETRY_AFTER_SECONDS,
+                )
+            else:  # the attempt died or gave up: go on under the same batch id and time
+                taken = self._take(replace(current, lease_until=now + LEASE))
+                if taken is not None:
+                    event(log, "idempotency_lease_taken_over", logging.WARNING, batch_id=current.batch_id)
+            if taken is not None:
+                return Claim(taken)
+        raise ServiceError(
+            CONFLICT,
+            IN_PROGRESS,
+            f"another request with this {HEADER} is being handled; retry in {IN_PROGRESS_RETRY_AFTER_SECONDS} s",
+            retry_after=IN_PROGRESS_RETRY_AFTER_SECONDS,
+        )
+
+    def _take(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
+        """Replace the claim if nobody changed it since we read it; None if someone did."""
+        try:
+            return self._table.replace_if_unchanged(record)
+        except (Conflict, NotFound):
+            return None
+
+    def finish(self, claim: Claim, result: dict[str, Any]) -> dict[str, Any]:
+        """Store ``result`` as the key's answer; the answer to give (the first one
+        stored, if a concurrent attempt that took the claim over stored one first).
+        The images are accepted already: a failure here is logged, not raised."""
+        try:
+            self._table.replace_if_unchanged(replace(claim.record, result=result))
+            return result
+        except (Conflict, NotFound):  # taken over meanwhile: give the first stored answer
+            try:
+                stored = self._table.find(claim.record.user_key, claim.record.key_hash)
+            except StorageError:
+                stored = None
+            if stored is not None and stored.result is not None and stored.batch_id == claim.record.batch_id:
+                return stored.result
+        except StorageError as error:
+            event(log, "idempotency_answer_not_stored", logging.WARNING, batch_id=claim.record.batch_id,
+                  error=type(error).__name__)  # fmt: skip
+        return result
+
+    def abandon(self, claim: Claim) -> None:
+        """Give the lease back after a failed attempt, so a retry goes on at once (under
+        the same batch id). Best effort: otherwise the lease runs out by itself."""
+        try:
+            self._table.replace_if_unchanged(replace(claim.record, lease_until=self._clock() - timedelta(seconds=1)))
+        except StorageError:
+            pass
