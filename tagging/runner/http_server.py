@@ -29,7 +29,7 @@ import azure.functions as func
 from aiohttp import web
 from azure.functions import _abc as functions_abc
 
-from .indexing import HttpFunction, IndexedFunction, QueueFunction
+from .indexing import HttpFunction, IndexedFunction, QueueFunction, TimerFunction
 from .invoker import Invoker, log_invocation, new_invocation_id
 from .routing import Route, Router, RouteTemplate, join_template
 
@@ -135,6 +135,10 @@ def describe(function: IndexedFunction, route_prefix: str) -> dict[str, Any]:
             "methods": sorted(function.methods) if function.methods else None,
             "authLevel": function.auth_level,
         }
+    if isinstance(function, TimerFunction):
+        assert function.schedule is not None
+        return {"name": function.name, "trigger": "timerTrigger", "schedule": function.schedule.expression,
+                "runOnStartup": function.run_on_startup, "useMonitor": function.use_monitor}  # fmt: skip
     assert isinstance(function, QueueFunction)
     return {"name": function.name, "trigger": "queueTrigger", "queueName": function.queue_name,
             "connection": function.connection_setting}  # fmt: skip

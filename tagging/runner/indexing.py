@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from .appsettings import resolve
+from .schedule import ConstantSchedule, CronSchedule, ScheduleError, parse_schedule
 
 DEFAULT_SCRIPT = "function_app.py"
 DEFAULT_CONNECTION = "AzureWebJobsStorage"
@@ -60,6 +61,17 @@ class QueueFunction(IndexedFunction):
     connection_string: str = field(default="", repr=False)  # a secret: never log it
 
 
+@dataclass
+class TimerFunction(IndexedFunction):
+    """A ``timerTrigger``: its resolved schedule, and the host storage that holds its
+    singleton lock and schedule status (AzureWebJobsStorage, as in the host)."""
+
+    schedule: CronSchedule | ConstantSchedule | None = None
+    run_on_startup: bool = False
+    use_monitor: bool = True  # after the extension turned it off for sub-minute schedules
+    connection_string: str = field(default="", repr=False)  # a secret: never log it
+
+
 def load_app(app_dir: Path, env: Mapping[str, str] | None = None) -> Any:
     """Import the app's script file and return its FunctionApp instance."""
     from azure.functions.decorators.function_app import FunctionRegister
@@ -90,7 +102,7 @@ class IndexResult:
 
 
 def index_functions(app: Any, env: Mapping[str, str] | None = None) -> IndexResult:
-    """The app's HTTP and queue functions, and the functions in error. Calls
+    """The app's HTTP, queue and timer functions, and the functions in error. Calls
     ``app.get_functions()`` (once!)."""
     env = os.environ if env is None else env
     indexed: list[IndexedFunction] = []
@@ -113,10 +125,12 @@ def index_functions(app: Any, env: Mapping[str, str] | None = None) -> IndexResu
                 indexed.append(_http_function(common, trigger, env))
             elif kind == "queueTrigger":
                 indexed.append(_queue_function(common, trigger, env))
+            elif kind == "timerTrigger":
+                indexed.append(_timer_function(common, trigger, env))
             else:
                 raise AppIndexError(
                     f"function {name}: trigger {kind!r} is not emulated by the runner "
-                    "(it runs httpTrigger and queueTrigger); use Core Tools (func start) for it"
+                    "(it runs httpTrigger, queueTrigger and timerTrigger); use Core Tools (func start) for it"
                 )
         except ValueError as error:  # UnresolvedSetting, FunctionIndexError: this function only
             errors[name] = f"Error indexing method 'Functions.{name}': {error}"
@@ -163,3 +177,28 @@ def _queue_function(common: dict[str, Any], trigger: Any, env: Mapping[str, str]
             f"connection setting {setting} is not set: set it in local.settings.json or the environment"
         )
     return QueueFunction(**common, queue_name=queue, connection_setting=setting, connection_string=value)
+
+
+def _timer_function(common: dict[str, Any], trigger: Any, env: Mapping[str, str]) -> TimerFunction:
+    """``schedule`` resolved as a whole (``%NAME%``) and parsed as the extension's
+    ``TimerSchedule.Create`` does; ``use_monitor`` (default true) is turned off for a
+    schedule that fires more than once a minute, as the extension does."""
+    expression = resolve(str(trigger.schedule or ""), env)
+    try:
+        schedule = parse_schedule(expression)
+    except ScheduleError as error:
+        raise FunctionIndexError(str(error)) from None
+    value = env.get(DEFAULT_CONNECTION)
+    if not value:
+        raise FunctionIndexError(
+            f"{DEFAULT_CONNECTION} is not set: timer triggers keep their singleton lock and schedule status in "
+            "host storage; set it in local.settings.json or the environment"
+        )
+    use_monitor = getattr(trigger, "use_monitor", None)
+    return TimerFunction(
+        **common,
+        schedule=schedule,
+        run_on_startup=bool(getattr(trigger, "run_on_startup", None)),
+        use_monitor=(True if use_monitor is None else bool(use_monitor)) and not schedule.sub_minute,
+        connection_string=value,
+    )

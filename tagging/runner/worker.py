@@ -24,9 +24,11 @@ from aiohttp import web
 from . import logsetup
 from .hostconfig import HostConfig, load_host_config
 from .http_server import HttpHost, describe
-from .indexing import AppIndexError, HttpFunction, IndexedFunction, QueueFunction, index_functions, load_app
+from .indexing import (AppIndexError, HttpFunction, IndexedFunction, QueueFunction, TimerFunction, index_functions,
+                       load_app)
 from .invoker import Invoker, thread_count
 from .queue_listener import LEASE_SECONDS, ClientPool, QueueListener
+from .timer_listener import BlobPool, TimerListener, host_id
 
 log = logging.getLogger("tagging.runner")
 THREAD_PREFIX = "function"
@@ -104,24 +106,30 @@ async def _serve(options: WorkerOptions) -> int:
     for function in functions:
         if isinstance(function, QueueFunction):
             listeners.append(QueueListener(function, config.queues, invoker, clients, notify, options.lease_seconds))
-    polling = [asyncio.create_task(listener.run()) for listener in listeners]
+    blobs = BlobPool()
+    timers = [
+        TimerListener(f, invoker, blobs.service(f.connection_string), host_id(options.app_dir))
+        for f in functions if isinstance(f, TimerFunction)
+    ]  # fmt: skip
+    polling = [asyncio.create_task(listener.run()) for listener in [*listeners, *timers]]
     stop = _install_signal_handlers()
     _announce(functions, config, options, threads, indexed.errors)
 
     await stop.wait()
     log.info("stopping: no new messages or connections; waiting up to %.0f s for running invocations",
              options.shutdown_timeout)  # fmt: skip
-    for listener in listeners:
+    for listener in [*listeners, *timers]:
         listener.stop_polling()
     if polling:
         _, late = await asyncio.wait(polling, timeout=POLL_STOP_SECONDS)
         for task in late:
             task.cancel()
     drained, _ = await asyncio.gather(
-        asyncio.gather(*(listener.drain(options.shutdown_timeout) for listener in listeners)),
+        asyncio.gather(*(listener.drain(options.shutdown_timeout) for listener in [*listeners, *timers])),
         runner.cleanup(),
     )
     await clients.close()
+    await blobs.close()
     abandoned = max(sum(drained), len(invoker.running))  # the same invocations, counted twice
     if abandoned:
         log.warning("stopped with %d invocation(s) unfinished; their queue messages run again", abandoned)
@@ -174,6 +182,8 @@ def _announce(
             if isinstance(function, HttpFunction):
                 methods = ",".join(info["methods"] or ["*"])
                 lines.append(f"    {function.name}: [{methods}] {base}{info['route']}")
+            elif isinstance(function, TimerFunction):
+                lines.append(f"    {function.name}: timerTrigger {info['schedule']}")
             else:
                 lines.append(f"    {function.name}: queueTrigger {info['queueName']}")
         for name in errors or {}:
@@ -183,4 +193,6 @@ def _announce(
         # The host's wording (ScriptHost: "The '{functionName}' function is in error: {errorMessage}").
         log.error("The '%s' function is in error: %s", name, error)
     queues = sum(isinstance(f, QueueFunction) for f in functions)
-    log.info("runner ready on %s (pid %d, %d queue listener(s), %d threads)", base, os.getpid(), queues, threads)
+    timers = sum(isinstance(f, TimerFunction) for f in functions)
+    log.info("runner ready on %s (pid %d, %d queue listener(s), %d timer(s), %d threads)",
+             base, os.getpid(), queues, timers, threads)  # fmt: skip
