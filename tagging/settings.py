@@ -19,6 +19,9 @@ from typing import Mapping
 
 STORAGE_CONNECTION_SETTING = "AzureWebJobsStorage"
 QUEUE_SETTING = "TAGGING_QUEUE"
+# The orphan sweeper's NCRONTAB schedule: read by the Functions host (%TAGGING_SWEEP_SCHEDULE%
+# in its timer trigger), not by the app.
+SWEEP_SCHEDULE_SETTING = "TAGGING_SWEEP_SCHEDULE"
 SERVICES = ("blob", "queue", "table")
 MANAGED_IDENTITY = "managedidentity"
 DEFAULT_CREDENTIAL = "default"
@@ -175,6 +178,9 @@ class Settings:
     store_gps: bool = False
     storage_timeout_seconds: int = 10
     retention_days: int = 0  # 0: originals and thumbnails are kept for ever
+    sweep_grace_seconds: int = 600  # an original with no record younger than this is an upload in flight
+    sweep_stuck_seconds: int = 3600  # a record "queued" for longer than this lost its message
+    sweep_max_items: int = 500  # originals checked and records re-queued per sweep, each
 
     def __post_init__(self) -> None:
         if isinstance(self.storage_connection, str):
@@ -218,6 +224,9 @@ class Settings:
             store_gps=_bool(env, "TAGGING_STORE_GPS", False),
             storage_timeout_seconds=_int(env, "TAGGING_STORAGE_TIMEOUT_SECONDS", cls.storage_timeout_seconds, 1, 300),
             retention_days=_int(env, "TAGGING_RETENTION_DAYS", cls.retention_days, 0, 36500),
+            sweep_grace_seconds=_int(env, "TAGGING_SWEEP_GRACE_SECONDS", cls.sweep_grace_seconds, 0, 7 * 24 * 3600),
+            sweep_stuck_seconds=_int(env, "TAGGING_SWEEP_STUCK_SECONDS", cls.sweep_stuck_seconds, 0, 30 * 24 * 3600),
+            sweep_max_items=_int(env, "TAGGING_SWEEP_MAX_ITEMS", cls.sweep_max_items, 1, 100_000),
         )
 
 

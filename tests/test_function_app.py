@@ -6,6 +6,7 @@ def test_indexed_function_names(functions):
     assert set(functions) == {
         "upload_images", "list_images", "get_image", "delete_image", "get_batch", "list_tags", "health",
         "tag_image", "tag_image_poison", "ui_page", "ui_asset",
+        "sweep_orphans",
     }  # fmt: skip
 
 
@@ -32,3 +33,10 @@ def test_queue_triggers_use_setting_expressions(functions):
     assert functions["tag_image"].get_trigger().queue_name == "%TAGGING_QUEUE%"
     assert functions["tag_image_poison"].get_trigger().queue_name == "%TAGGING_QUEUE%-poison"
     assert functions["tag_image"].get_trigger().connection == "AzureWebJobsStorage"
+
+
+def test_sweeper_is_a_timer_on_a_setting_expression(functions):
+    trigger = functions["sweep_orphans"].get_trigger()
+    assert trigger.get_binding_name() == "timerTrigger"
+    assert trigger.schedule == "%TAGGING_SWEEP_SCHEDULE%"
+    assert trigger.run_on_startup is False and trigger.use_monitor is True

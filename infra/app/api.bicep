@@ -93,6 +93,12 @@ var taggingSettings = {
   // Same number as the lifecycle rule (storage.bicep): the app answers url: null for an
   // image older than this instead of a link to a deleted blob. 0 = off.
   TAGGING_RETENTION_DAYS: string(imageRetentionDays)
+  // The orphan sweeper (timer trigger): its NCRONTAB schedule, read by the host for
+  // %TAGGING_SWEEP_SCHEDULE%, and its limits (tagging/services/sweeper.py).
+  TAGGING_SWEEP_SCHEDULE: '0 */15 * * * *'
+  TAGGING_SWEEP_GRACE_SECONDS: '600'
+  TAGGING_SWEEP_STUCK_SECONDS: '3600'
+  TAGGING_SWEEP_MAX_ITEMS: '500'
 }
 
 var appSettings = union(hostStorageSettings, monitoringSettings, taggingSettings)

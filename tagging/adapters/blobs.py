@@ -1,6 +1,8 @@
 """Blob Storage: originals and thumbnails, and read-only SAS URLs for them."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import quote
 
 from azure.core.exceptions import ResourceNotFoundError
@@ -21,6 +23,16 @@ def original_name(user_key: str, image_id: str) -> str:
 def thumbnail_name(user_key: str, image_id: str) -> str:
     """Blob name of a thumbnail in the thumbnails container."""
     return f"{user_key}/{image_id}.jpg"
+
+
+@dataclass(frozen=True)
+class StoredOriginal:
+    """One blob of the images container as listed: its name, creation time (aware UTC)
+    and metadata (the upload writes ``user_key``, ``batch_id``, ``filename``, ``uploaded_at``)."""
+
+    name: str
+    created: datetime
+    metadata: dict[str, str]
 
 
 class BlobStore:
@@ -95,6 +107,35 @@ class BlobStore:
                 self._container(container).delete_blob(name, delete_snapshots="include")
             except ResourceNotFoundError:
                 pass
+
+    @storage_call
+    def list_originals(
+        self, created_before: datetime, page_size: int, continuation: str | None = None
+    ) -> tuple[list[StoredOriginal], str | None]:
+        """One listing page of the images container (``page_size`` blobs in name order,
+        from ``continuation``): the ones created before ``created_before``, and the token
+        of the next page (None after the last). Cost: one List Blobs request."""
+        pages = self._container(self._settings.images_container).list_blobs(
+            include=["metadata"], results_per_page=page_size
+        ).by_page(continuation_token=continuation)
+        page = next(pages, None)
+        if page is None:
+            return [], None
+        found = [
+            StoredOriginal(blob.name, blob.creation_time, dict(blob.metadata or {}))
+            for blob in page
+            if blob.creation_time is not None and blob.creation_time < created_before
+        ]
+        return found, pages.continuation_token or None
+
+    @storage_call
+    def delete_original_named(self, name: str) -> None:
+        """Delete the images container's blob ``name`` (any name, e.g. one that is not
+        ``<user key>/<image id>``); one already gone is not an error."""
+        try:
+            self._container(self._settings.images_container).delete_blob(name, delete_snapshots="include")
+        except ResourceNotFoundError:
+            pass
 
     def original_url(self, user_key: str, image_id: str, filename: str | None = None) -> str | None:
         """A read-only URL of the original, valid ``sas_ttl_seconds`` (shown inline as

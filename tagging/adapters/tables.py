@@ -148,6 +148,25 @@ class ImageTable(_Table):
         return [image_from_entity(e) for e in self._range(user_key, start, end, limit)]
 
     @storage_call
+    def queued_before(self, uploaded_before: str, limit: int) -> list[tuple[str, str]]:
+        """(user key, image id) of at most ``limit`` records still ``queued`` whose
+        ``UploadedAt`` (ISO 8601 UTC, as stored) is before ``uploaded_before``. The only
+        query across users' partitions (the orphan sweeper's): a table scan server-side
+        that returns keys only, paged until ``limit``."""
+        pager = self._table().query_entities(
+            "Status eq @status and UploadedAt lt @before",
+            parameters={"status": "queued", "before": uploaded_before},
+            select=["PartitionKey", "RowKey"],
+            results_per_page=min(limit, 1000),
+        )
+        found: list[tuple[str, str]] = []
+        for entity in pager:
+            found.append((entity["PartitionKey"], entity["RowKey"]))
+            if len(found) >= limit:
+                break
+        return found
+
+    @storage_call
     def ping(self) -> None:
         """Raise unless Table Storage answers: a one-row query matching nothing (a
         data-plane read the table data roles allow; creates nothing); a missing table

@@ -2,9 +2,10 @@
 service and shapes the response; no HttpRequest or QueueMessage goes further."""
 from .queue import bp as queue_blueprint
 from .query import bp as query_blueprint
+from .sweeper import bp as sweeper_blueprint
 from .ui import bp as ui_blueprint
 from .upload import bp as upload_blueprint
 
-BLUEPRINTS = (upload_blueprint, query_blueprint, queue_blueprint, ui_blueprint)
+BLUEPRINTS = (upload_blueprint, query_blueprint, queue_blueprint, ui_blueprint, sweeper_blueprint)
 
 __all__ = ["BLUEPRINTS"]

@@ -1,0 +1,31 @@
+"""Timer trigger: the orphan sweeper (see :mod:`tagging.services.sweeper`), on the NCRONTAB
+schedule in the ``TAGGING_SWEEP_SCHEDULE`` app setting (e.g. ``0 */15 * * * *``)."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import azure.functions as func
+
+from ..settings import SWEEP_SCHEDULE_SETTING, Settings
+from . import _services
+
+bp = func.Blueprint()
+
+
+@lru_cache(maxsize=1)
+def _sweeper(settings: Settings):  # type: ignore[no-untyped-def]
+    """One service per settings (it keeps the listing's position between runs)."""
+    from ..adapters import get_storage
+    from ..services.sweeper import SweepService
+
+    return SweepService(settings, get_storage(settings))
+
+
+def sweep_service():  # type: ignore[no-untyped-def]
+    return _sweeper(_services.settings())
+
+
+@bp.function_name("sweep_orphans")
+@bp.timer_trigger(schedule=f"%{SWEEP_SCHEDULE_SETTING}%", arg_name="timer", run_on_startup=False, use_monitor=True)
+def sweep_orphans(timer: func.TimerRequest) -> None:
+    sweep_service().sweep(past_due=bool(timer.past_due))

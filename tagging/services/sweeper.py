@@ -1,0 +1,127 @@
+"""The orphan sweeper: finds what a process that died between two writes left behind.
+
+Two kinds, each re-queued (the tagger is idempotent, so a message too many is harmless):
+
+- **An original with no record**, older than ``sweep_grace_seconds``: the upload died
+  after the blob write and before the ``queued`` entity (and possibly before the
+  message). A tag request is sent; the tagger rebuilds the record from the blob's
+  metadata and creates the entity only while the original exists, so an image deleted
+  meanwhile never comes back. An original whose name is not ``<user key>/<image id>``
+  cannot be tagged or shown (no message can name it) and is **removed**.
+- **A record still ``queued``** longer than ``sweep_stuck_seconds`` after its upload: its
+  message was lost (or is very late). A tag request is sent again.
+
+Bounded: one listing page of ``sweep_max_items`` originals (those within the grace
+period are skipped) and at most ``sweep_max_items`` stuck records per run. The listing
+resumes where the previous run of this process stopped (a continuation token kept in
+memory; a new process starts from the beginning), so a large container is covered over
+several runs. Idempotent: a second run re-sends at most the same requests.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from enum import Enum
+from typing import Callable
+
+from ..adapters import Storage
+from ..core import keys
+from ..core.records import TagRequest
+from ..logs import event
+from ..settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Found(str, Enum):
+    """What the sweeper did with one item."""
+
+    REQUEUED = "requeued"  # a tag request was sent
+    REMOVED = "removed"  # an original nothing can name was deleted
+    HEALTHY = "healthy"  # an original with its record, or one still within the grace period
+
+
+@dataclass
+class SweepResult:
+    """Counts of one run. ``scanned``: originals listed plus stuck records found."""
+
+    requeued_orphans: int = 0
+    requeued_stuck: int = 0
+    removed: int = 0
+    scanned: int = 0
+    complete: bool = False  # the listing reached the end of the container in this run
+
+    @property
+    def requeued(self) -> int:
+        return self.requeued_orphans + self.requeued_stuck
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class SweepService:
+    def __init__(self, settings: Settings, storage: Storage, clock: Callable[[], datetime] = utc_now) -> None:
+        self._settings = settings
+        self._storage = storage
+        self._clock = clock
+        self._cursor: str | None = None  # where the next run's listing starts
+
+    def sweep(self, past_due: bool = False) -> SweepResult:
+        """One bounded pass; logs one ``sweep`` event. Raises StorageError (the next
+        occurrence tries again; timers are not retried)."""
+        started = time.perf_counter()
+        now = self._clock()
+        result = SweepResult()
+        self._sweep_originals(now, result)
+        self._sweep_stuck(now, result)
+        event(
+            log,
+            "sweep",
+            requeued=result.requeued,
+            requeued_orphans=result.requeued_orphans,
+            requeued_stuck=result.requeued_stuck,
+            removed=result.removed,
+            scanned=result.scanned,
+            complete="true" if result.complete else "false",
+            past_due="true" if past_due else None,
+            duration_ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        return result
+
+    def _sweep_originals(self, now: datetime, result: SweepResult) -> None:
+        cutoff = now - timedelta(seconds=self._settings.sweep_grace_seconds)
+        page, self._cursor = self._storage.blobs.list_originals(cutoff, self._settings.sweep_max_items, self._cursor)
+        result.complete = self._cursor is None
+        for original in page:
+            result.scanned += 1
+            found = self._original(original.name)
+            if found is Found.REQUEUED:
+                result.requeued_orphans += 1
+            elif found is Found.REMOVED:
+                result.removed += 1
+
+    def _original(self, name: str) -> Found:
+        user, _, image = name.partition("/")
+        if not (keys.is_user_key(user) and keys.is_image_id(image)):
+            self._storage.blobs.delete_original_named(name)
+            event(log, "sweep_removed", logging.WARNING, reason="not an image blob name")
+            return Found.REMOVED
+        if self._storage.images.find(user, image) is not None:
+            return Found.HEALTHY
+        self._storage.queue.send(TagRequest(user, image))
+        event(log, "sweep_requeued", image_id=image, batch_id=keys.batch_of(image), reason="no_record")
+        return Found.REQUEUED
+
+    def _sweep_stuck(self, now: datetime, result: SweepResult) -> None:
+        cutoff = now - timedelta(seconds=self._settings.sweep_stuck_seconds)
+        before = cutoff.isoformat(timespec="milliseconds").replace("+00:00", "Z")  # as records store it
+        for user, image in self._storage.images.queued_before(before, self._settings.sweep_max_items):
+            result.scanned += 1
+            if not (keys.is_user_key(user) and keys.is_image_id(image)):
+                continue  # not one of ours: the tagger would drop it
+            self._storage.queue.send(TagRequest(user, image))
+            result.requeued_stuck += 1
+            event(log, "sweep_requeued", image_id=image, batch_id=keys.batch_of(image), reason="stuck_queued")
