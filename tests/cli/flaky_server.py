@@ -4,7 +4,10 @@ Each request takes the next scripted answer (the last one repeats): a status, he
 and a JSON body, or ``DROP`` to close the connection without answering. With an
 ``upstream`` (the real app), ``FORWARD`` passes the request on and relays its answer,
 and ``FORWARD_THEN_DROP`` passes it on and then closes the connection: the app did the
-work but the client never hears of it (an answer lost after storing). Every request is
+work but the client never hears of it (an answer lost after storing). Instead of a
+script, ``choose(method, path)`` may pick each answer (e.g. to forward a whole web page
+and drop one upload's answer); ``keep_alive=False`` closes every connection after its
+answer. Every request is
 recorded (time, method, path, headers, body) so tests can check what was sent, how
 often and how far apart.
 """
@@ -17,6 +20,7 @@ import urllib.request
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from itertools import pairwise
 from typing import Any, Self
 
@@ -43,9 +47,14 @@ class Seen:
 
 
 class FlakyServer:
-    def __init__(self, script: list[Answer | str], upstream: str | None = None) -> None:
+    def __init__(
+        self, script: list[Answer | str], upstream: str | None = None,
+        choose: Callable[[str, str], Answer | str] | None = None, keep_alive: bool = True,
+    ) -> None:  # fmt: skip
         self.script = list(script)
+        self.keep_alive = keep_alive  # False: "Connection: close" on every answer
         self.upstream = upstream
+        self.choose = choose
         self.requests: list[Seen] = []
         self._lock = threading.Lock()
         server = self
@@ -76,6 +85,9 @@ class FlakyServer:
                 if payload and not raw:
                     self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
+                if not server.keep_alive:
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
                 self.end_headers()
                 self.wfile.write(payload)
 
@@ -87,6 +99,8 @@ class FlakyServer:
     def _record_and_pick(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Answer | str:
         with self._lock:
             self.requests.append(Seen(time.monotonic(), method, path, headers, body))
+            if self.choose is not None:
+                return self.choose(method, path)
             return self.script.pop(0) if len(self.script) > 1 else self.script[0]
 
     def _forward(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Answer:

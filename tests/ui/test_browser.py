@@ -12,6 +12,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
+from tests.cli.flaky_server import FORWARD, FORWARD_THEN_DROP, FlakyServer
 from tests.ui.conftest import shot
 
 pytestmark = pytest.mark.e2e
@@ -369,3 +370,43 @@ def test_an_original_that_cannot_be_read_gets_no_link(page_for, ui_app, user):
     expect(page.locator("#detail-original")).to_be_hidden()
     assert page.locator("#detail-original").get_attribute("href") is None
     expect(page.locator("#detail-image")).to_have_attribute("src", SAS_THUMBNAIL)
+
+
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+
+
+@pytest.mark.parametrize("keep_alive", [False, True], ids=["page-retries", "chromium-resends"])
+def test_a_retried_upload_is_stored_once(page_for, ui_app, user, keep_alive):
+    """Each file's upload carries its own Idempotency-Key. The page is served through a
+    proxy (FlakyServer) that passes the first upload on to the app, which stores the
+    image, and then drops the connection, so the answer is lost. On a fresh connection
+    the XHR fails and the page retries; on a reused keep-alive connection Chromium
+    itself resends the POST. Either way the same key goes again and the app answers
+    with the first answer: one image per file, not a copy. (A proxy, because Chromium
+    does not hand a form's file body to Playwright's route.fetch.)"""
+    dropped: list[str] = []
+
+    def choose(method: str, path: str) -> str:
+        if method == "POST" and path.startswith("/api/images") and not dropped:
+            dropped.append(path)
+            return FORWARD_THEN_DROP
+        return FORWARD
+
+    with FlakyServer([], upstream=ui_app.base, choose=choose, keep_alive=keep_alive) as proxy:
+        page = page_for()
+        page.goto(proxy.url + "/api/ui")
+        page.wait_for_function("document.documentElement.dataset.ready === 'true'")
+        upload(page, [CHELSEA, COFFEE])
+        expect(page.locator("#upload-status")).to_have_text(
+            "Upload finished: 2 of 2 uploaded. Tags appear in the gallery as they are ready."
+        )
+        expect(page.locator(".card")).to_have_count(2)
+        posts = [r for r in proxy.requests if r.method == "POST"]
+    assert dropped, "no upload answer was dropped"
+    keys = [r.headers.get("Idempotency-Key") for r in posts]
+    assert len(keys) == 3 and all(key and UUID.match(key) for key in keys), keys
+    assert keys.count(keys[0]) == 2 and len(set(keys)) == 2, "a retry must resend its file's key; files differ"
+    stored = requests.get(ui_app.url("/api/images"), headers={"X-MS-CLIENT-PRINCIPAL-ID": user}, timeout=30)
+    assert sorted(image["filename"] for image in stored.json()["images"]) == ["chelsea.png", "coffee.png"]
+    for item in page.locator("#queue .queue-item").all():
+        expect(item).to_have_attribute("data-state", "uploaded")

@@ -101,12 +101,31 @@ export async function request(method, path, params) {
   }
 }
 
+/** A new Idempotency-Key: a random UUID (crypto.randomUUID needs a secure context). */
+export function newIdempotencyKey() {
+  if (globalThis.crypto && typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40; // version 4
+  bytes[8] = (bytes[8] & 0x3f) | 0x80; // RFC 4122 variant
+  const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+function uploadRetryable(result) {
+  if (result.status === 0) return true; // network error: safe to resend, the key makes it one upload
+  if (RETRY_STATUSES.has(result.status)) return true;
+  // The same upload (same key) is still being handled: its answer comes on a retry.
+  return result.status === 409 && result.body?.error?.code === "idempotency_in_progress";
+}
+
 /**
  * Upload one file (multipart, with the batch metadata) through XMLHttpRequest so that
- * upload progress is reported: onProgress(fraction 0..1). Resolves with
- * {status, body}; rejects with ApiError only when the app cannot be reached.
+ * upload progress is reported: onProgress(fraction 0..1). Every attempt sends the
+ * same idempotencyKey (one per file), so a retry after a dropped connection gets the
+ * first answer instead of storing the file twice. Resolves with {status, body};
+ * rejects with ApiError only when the app cannot be reached.
  */
-export function uploadFile(file, metadata, onProgress) {
+export function uploadFile(file, metadata, onProgress, idempotencyKey = newIdempotencyKey()) {
   const form = new FormData();
   form.append("file", file, file.name);
   if (metadata) form.append("metadata", metadata);
@@ -116,6 +135,7 @@ export function uploadFile(file, metadata, onProgress) {
       xhr.open("POST", apiUrl("images"));
       xhr.responseType = "text";
       xhr.setRequestHeader("Accept", "application/json");
+      xhr.setRequestHeader("Idempotency-Key", idempotencyKey);
       for (const [name, value] of Object.entries(authHeaders())) xhr.setRequestHeader(name, value);
       xhr.upload.addEventListener("progress", (event) => {
         if (event.lengthComputable && event.total > 0) onProgress(event.loaded / event.total);
@@ -129,15 +149,16 @@ export function uploadFile(file, metadata, onProgress) {
         }
         resolve({ status: xhr.status, body, retryAfter: xhr.getResponseHeader("Retry-After") });
       });
-      xhr.addEventListener("error", () => reject(new ApiError(0, "network_error", "Cannot reach the app. Is it running?")));
+      xhr.addEventListener("error", () => resolve({ status: 0, body: null, retryAfter: null }));
       xhr.addEventListener("abort", () => reject(new ApiError(0, "aborted", "The upload was cancelled.")));
       xhr.send(form);
     }).then(async (result) => {
-      if (RETRY_STATUSES.has(result.status) && attempt + 1 < MAX_ATTEMPTS) {
+      if (uploadRetryable(result) && attempt + 1 < MAX_ATTEMPTS) {
         onProgress(0);
         await sleep(retryDelay(result.retryAfter, attempt));
         return send(attempt + 1);
       }
+      if (result.status === 0) throw new ApiError(0, "network_error", "Cannot reach the app. Is it running?");
       return result;
     });
   return send(0).then((result) => {

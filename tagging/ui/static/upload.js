@@ -1,6 +1,6 @@
 // The upload list: files picked or dropped, validated metadata, one request per file
 // (so each file has its own progress bar), a few at a time.
-import { uploadFile } from "./api.js";
+import { newIdempotencyKey, uploadFile } from "./api.js";
 
 const CONCURRENCY = 3;
 const MAX_METADATA_BYTES = 8 * 1024;
@@ -77,7 +77,8 @@ export class Uploader {
 
   add(files) {
     for (const file of files) {
-      const item = { id: this.nextId++, file, state: "ready" };
+      // One Idempotency-Key per file, made once: every retry of this file sends it.
+      const item = { id: this.nextId++, file, state: "ready", idempotencyKey: newIdempotencyKey() };
       item.li = this.render(item);
       this.el.list.append(item.li);
       this.items.push(item);
@@ -188,7 +189,7 @@ export class Uploader {
     };
     let result;
     try {
-      result = await uploadFile(item.file, metadata, onProgress);
+      result = await uploadFile(item.file, metadata, onProgress, item.idempotencyKey);
     } catch (error) {
       totals.rejected += 1;
       this.setState(item, "error", `Failed: ${error.message}`);
