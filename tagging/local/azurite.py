@@ -10,11 +10,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .lifeline import die_with_parent, is_same_process, process_start_time
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Azurite's documented development account; public, not a secret.
 ACCOUNT = "devstoreaccount1"
 ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 DEFAULT_PORTS = (10000, 10001, 10002)
+PID_FILE = "azurite.pid"  # in the data folder: "<pid> <start time in ticks>"
 
 
 def free_port() -> int:
@@ -122,9 +125,14 @@ class Azurite:
             Path(location).mkdir(parents=True, exist_ok=True)
             args += ["--location", str(location)]
         output = open(log_file, "ab") if log_file else subprocess.DEVNULL
+        # Own session (a terminal's Ctrl-C reaches only us, and we stop it), and SIGTERM
+        # when this process dies, even by SIGKILL: never a stray Azurite on the ports.
         process = subprocess.Popen(
-            args, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
-        )
+            args, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            preexec_fn=die_with_parent(),
+        )  # fmt: skip
+        if location is not None:
+            _write_pid_file(Path(location), process.pid)
         instance = cls(
             process, blob, queue, table, str(location) if location else None, "https" if cert else "http", oauth
         )
@@ -141,6 +149,8 @@ class Azurite:
         raise TimeoutError(f"Azurite did not open ports {blob}/{queue}/{table} within {timeout} s")
 
     def stop(self, timeout: float = 10.0) -> None:
+        if self.location is not None:
+            (Path(self.location) / PID_FILE).unlink(missing_ok=True)
         if self.process.poll() is not None:
             return
         try:
@@ -152,3 +162,44 @@ class Azurite:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+
+
+def _write_pid_file(location: Path, pid: int) -> None:
+    started = process_start_time(pid)
+    if started is not None:
+        (location / PID_FILE).write_text(f"{pid} {started}\n")
+
+
+def leftover(location: str | os.PathLike) -> int | None:
+    """The pid of an Azurite that :meth:`Azurite.start` started with data in ``location``
+    and that is still running (its starter died without stopping it, e.g. on a system
+    without ``PR_SET_PDEATHSIG``), else None. A stale pid file is removed."""
+    path = Path(location) / PID_FILE
+    try:
+        pid_text, started_text = path.read_text().split()
+        pid, started = int(pid_text), int(started_text)
+    except (OSError, ValueError):
+        return None
+    if is_same_process(pid, started, "azurite"):
+        return pid
+    path.unlink(missing_ok=True)
+    return None
+
+
+def stop_leftover(pid: int, timeout: float = 10.0) -> None:
+    """SIGTERM the leftover Azurite's process group (it is its own session leader),
+    SIGKILL after ``timeout`` s."""
+    started = process_start_time(pid)
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process_start_time(pid) != started:
+            return
+        time.sleep(0.05)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass

@@ -4,7 +4,10 @@ Azurite (pinned in package.json) keeps its data in ``.azurite/`` on the default 
 10000-10002; an Azurite already answering there is reused (and left running). The app
 runs with ``func start`` when Core Tools is on PATH, otherwise with the project's
 runner (``python -m tagging.runner``); both read ``local.settings.json``, created from
-the example on the first start. Ctrl-C or SIGTERM stops what this started.
+the example on the first start. Ctrl-C or SIGTERM stops what this started; if this
+process is killed outright (SIGKILL), Azurite and the app get SIGTERM from the kernel
+(``PR_SET_PDEATHSIG``, see :mod:`.lifeline`), and an Azurite an earlier start left
+running anyway (its pid file in the data folder) is stopped and replaced.
 """
 from __future__ import annotations
 
@@ -19,7 +22,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .azurite import DEFAULT_PORTS, PROJECT_ROOT, Azurite, port_open
+from .azurite import DEFAULT_PORTS, PROJECT_ROOT, Azurite, leftover, port_open, stop_leftover
+from .lifeline import die_with_parent
 
 HOST = "127.0.0.1"
 PORT = 7071
@@ -47,6 +51,15 @@ def azurite_server(port: int) -> str | None:
 def ensure_azurite(data_dir: Path = DATA_DIR) -> Azurite | None:
     """Start Azurite on the default ports with persistence in ``data_dir``; None when
     one already answers there (it is reused, and left running on exit)."""
+    orphan = leftover(data_dir)
+    if orphan is not None:
+        # Started by an earlier make start that died without stopping it: take it over.
+        print(f"Stopping the Azurite an earlier make start left running (pid {orphan}); starting a new one.",
+              flush=True)  # fmt: skip
+        stop_leftover(orphan)
+        deadline = time.monotonic() + 10
+        while any(port_open(port) for port in DEFAULT_PORTS) and time.monotonic() < deadline:
+            time.sleep(0.05)
     busy = [port for port in DEFAULT_PORTS if port_open(port)]
     if busy:
         servers = [azurite_server(port) for port in DEFAULT_PORTS]
@@ -105,16 +118,6 @@ def wait_ready(process: subprocess.Popen, port: int, timeout: float = READY_TIME
     return False
 
 
-def _die_with_parent() -> None:
-    """In the child: get SIGTERM if this launcher dies without cleaning up (Linux)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tagging.local.start", description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=PORT, help=f"HTTP port of the app (default {PORT})")
@@ -136,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     if "AzureWebJobsStorage" in os.environ:
         print("Note: AzureWebJobsStorage is set in your environment and wins over local.settings.json.", flush=True)
     # Own session: Ctrl-C reaches this launcher only, which passes one SIGTERM on.
-    app = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, start_new_session=True, preexec_fn=_die_with_parent)
+    app = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, start_new_session=True, preexec_fn=die_with_parent())
     stopping = {"flag": False}
 
     def on_signal(signum: int, _frame: object) -> None:

@@ -19,6 +19,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from ..local.lifeline import die_with_parent
 from .worker import WorkerOptions
 
 log = logging.getLogger("tagging.runner.supervisor")
@@ -32,16 +33,6 @@ class _Child:
     index: int
     process: subprocess.Popen
     started: float = field(default_factory=time.monotonic)
-
-
-def _die_with_parent() -> None:
-    """In a worker: get SIGTERM if the supervisor dies without stopping it (Linux)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -79,7 +70,8 @@ def run_supervisor(options: WorkerOptions, workers: int, child_args: list[str]) 
         env = dict(os.environ)  # workers run from the app folder: keep this package importable
         env["PYTHONPATH"] = os.pathsep.join(p for p in (PACKAGE_ROOT, env.get("PYTHONPATH")) if p)
         process = subprocess.Popen(
-            command, pass_fds=(sock.fileno(),), start_new_session=True, env=env, preexec_fn=_die_with_parent
+            command, pass_fds=(sock.fileno(),), start_new_session=True, env=env,
+            preexec_fn=die_with_parent(),  # SIGTERM if the supervisor is killed outright
         )
         return _Child(index, process)
 

@@ -129,3 +129,83 @@ def test_a_fresh_clone_gets_local_settings_json_copied_from_the_example(tmp_path
     assert ensure_local_settings(tmp_path) is False  # an existing file is never touched
     assert "mine" in (tmp_path / "local.settings.json").read_text()
     assert capsys.readouterr().out == ""
+
+
+def _children(pid: int) -> set[int]:
+    """Every live descendant of ``pid`` (from /proc)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _alive(pid: int) -> bool:
+    from tagging.local.lifeline import process_start_time
+
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return process_start_time(pid) is not None and state != "Z"
+
+
+@pytest.mark.skipif(shutil.which("func") is not None, reason="Core Tools is installed: make start would use it")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux-only")
+def test_make_start_killed_with_sigkill_leaves_no_azurite_nor_runner(tmp_path):
+    """SIGKILL runs no clean-up in the launcher: the kernel's parent-death signal stops
+    Azurite and the runner (and the runner its workers)."""
+    if any(port_open(port) for port in DEFAULT_PORTS):
+        pytest.skip("ports 10000-10002 are in use (a developer's Azurite?)")
+    port = free_port()
+    start = Start(port, tmp_path / "azurite")
+    try:
+        start.wait_for("Ready in")
+        descendants = _children(start.process.pid)
+        pid_file = (tmp_path / "azurite" / "azurite.pid").read_text().split()
+        azurite_pid = int(pid_file[0])
+        assert azurite_pid in descendants and len(descendants) >= 2  # Azurite, the runner (and node's own)
+        os.kill(start.process.pid, signal.SIGKILL)  # the launcher only, not its group
+        start.process.wait(10)
+        wait_until(lambda: not any(_alive(pid) for pid in descendants), timeout=10)
+        assert not port_open(port) and not any(port_open(p) for p in DEFAULT_PORTS)
+    finally:
+        for pid in _children(start.process.pid) | ({azurite_pid} if "azurite_pid" in locals() else set()):
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        start.ensure_stopped()
+
+
+@pytest.mark.skipif(shutil.which("func") is not None, reason="Core Tools is installed: make start would use it")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc is Linux-only")
+def test_make_start_takes_over_an_azurite_an_earlier_start_left_running(tmp_path):
+    """An Azurite whose starter is gone (the pid file names it, by pid and start time)
+    is stopped and replaced rather than reused."""
+    from tagging.local.azurite import Azurite, leftover
+
+    if any(port_open(port) for port in DEFAULT_PORTS):
+        pytest.skip("ports 10000-10002 are in use (a developer's Azurite?)")
+    data_dir = tmp_path / "azurite"
+    # Started by "an earlier make start" (here the test process, which outlives it).
+    earlier = Azurite.start(ports=DEFAULT_PORTS, location=data_dir)
+    start = Start(free_port(), data_dir)
+    try:
+        assert leftover(data_dir) == earlier.process.pid
+        said = start.wait_for("Stopping the Azurite an earlier make start left running")
+        assert f"pid {earlier.process.pid}" in said
+        start.wait_for("Ready in")
+        assert earlier.process.wait(10) is not None
+        assert leftover(data_dir) not in (None, earlier.process.pid)  # the new one
+        assert start.ctrl_c() == 0
+        assert not any(port_open(p) for p in DEFAULT_PORTS) and leftover(data_dir) is None
+    finally:
+        start.ensure_stopped()
+        earlier.stop()
