@@ -2,17 +2,13 @@
 from __future__ import annotations
 
 import functools
-from typing import Callable, TypeVar
+from typing import TYPE_CHECKING, Callable, TypeVar
 
-from azure.core.exceptions import (
-    AzureError,
-    HttpResponseError,
-    ResourceExistsError,
-    ResourceModifiedError,
-    ResourceNotFoundError,
-    ServiceRequestError,
-    ServiceResponseError,
-)
+if TYPE_CHECKING:
+    from azure.core.exceptions import AzureError
+
+# azure.core (~0.1-0.2 s to import) is imported when an SDK error is first translated:
+# by then a storage call has loaded it; importing the app does not.
 
 T = TypeVar("T")
 
@@ -35,6 +31,15 @@ class StorageUnavailable(StorageError):
 
 def translate(error: AzureError) -> StorageError | AzureError:
     """Map an Azure SDK error to the adapters' vocabulary (others pass through)."""
+    from azure.core.exceptions import (
+        HttpResponseError,
+        ResourceExistsError,
+        ResourceModifiedError,
+        ResourceNotFoundError,
+        ServiceRequestError,
+        ServiceResponseError,
+    )
+
     if isinstance(error, ResourceNotFoundError):
         return NotFound(str(error).splitlines()[0] if str(error) else "not found")
     if isinstance(error, (ResourceExistsError, ResourceModifiedError)):
@@ -50,6 +55,12 @@ def translate(error: AzureError) -> StorageError | AzureError:
     return error
 
 
+def _azure_error() -> type[BaseException]:
+    from azure.core.exceptions import AzureError
+
+    return AzureError
+
+
 def storage_call(func: Callable[..., T]) -> Callable[..., T]:
     """Decorator: re-raise Azure SDK errors as StorageError subclasses."""
 
@@ -57,7 +68,7 @@ def storage_call(func: Callable[..., T]) -> Callable[..., T]:
     def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
         try:
             return func(*args, **kwargs)
-        except AzureError as error:
+        except _azure_error() as error:  # evaluated only when something was raised
             translated = translate(error)
             if translated is error:
                 raise

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
 from werkzeug.http import parse_options_header
 
 from ..services.errors import INVALID, TOO_LARGE, UNSUPPORTED, ServiceError
-from ..services.upload import IncomingFile
+
+if TYPE_CHECKING:
+    from ..services.upload import IncomingFile
 
 EXTRA_PARTS = 16  # text fields allowed beside the files (metadata and a few others)
 # A single non-file field. werkzeug also applies this to its read buffer (64 KiB
@@ -36,6 +39,9 @@ def _in_memory(*_: object, **__: object) -> io.BytesIO:
 def parse_upload(body: bytes, content_type: str, filename_param: str | None, max_files: int) -> ParsedUpload:
     """Files from a ``multipart/form-data`` body (every part with a filename) or from a
     raw ``image/*`` body. Raises ServiceError for anything else."""
+    # Loaded on the first upload, not with the app (it brings the storage adapters).
+    from ..services.upload import IncomingFile
+
     mimetype, options = parse_options_header(content_type or "")
     if mimetype == "multipart/form-data":
         if not options.get("boundary"):

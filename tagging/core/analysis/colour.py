@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import colorsys
 
-from PIL import Image, ImageStat
-
 from ..tags import Contribution, Tag
 from .decode import DecodedImage
 
@@ -46,6 +44,8 @@ class ColourAnalyser:
     name = "colour"
 
     def analyse(self, image: DecodedImage) -> Contribution:
+        from PIL import Image, ImageStat  # loaded by the decode already; lazy for cold start
+
         sample = image.preview.copy()
         sample.thumbnail((SAMPLE_SIDE, SAMPLE_SIDE), Image.Resampling.BILINEAR)
         # Fast octree: ~10x cheaper than median cut at this size, same dominant colours.

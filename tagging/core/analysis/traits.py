@@ -1,10 +1,13 @@
 """Traits of the pixels: sharpness, greyscale, animation, transparency."""
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ..tags import Contribution, Tag
 from .decode import DecodedImage
+
+if TYPE_CHECKING:  # numpy loads on the first image, not when the app is imported
+    import numpy as np
 
 MONOCHROME_CHROMA = 6.0  # mean (max - min) of RGB, 0..255, at or below which an image is greyscale
 
@@ -26,6 +29,8 @@ class TraitsAnalyser:
     name = "traits"
 
     def analyse(self, image: DecodedImage) -> Contribution:
+        import numpy as np
+
         sample = image.preview
         rgb = np.asarray(sample)
         red, green, blue = rgb[..., 0], rgb[..., 1], rgb[..., 2]
