@@ -17,7 +17,8 @@ PROBE = textwrap.dedent(
     from tagging.runner.http_server import describe
     try:
         indexed = index_functions(load_app(Path(sys.argv[1])), {"AzureWebJobsStorage": "UseDevelopmentStorage=true",
-                                                               "TAGGING_QUEUE": "tag-requests"})
+                                                               "TAGGING_QUEUE": "tag-requests",
+                                                               "TAGGING_SWEEP_SCHEDULE": "0 */15 * * * *"})
     except Exception as error:
         print(json.dumps({"error": type(error).__name__, "message": str(error)}))
     else:
@@ -48,6 +49,9 @@ def test_the_real_app_is_indexed_from_its_decorators():
     assert functions["tag_image"]["queueName"] == "tag-requests"
     assert functions["tag_image_poison"]["queueName"] == "tag-requests-poison"
     assert functions["tag_image"]["connection"] == "AzureWebJobsStorage"
+    assert functions["sweep_orphans"] == {"name": "sweep_orphans", "trigger": "timerTrigger",
+                                          "schedule": "0 */15 * * * *", "runOnStartup": False,
+                                          "useMonitor": True}  # fmt: skip
 
 
 def write_app(folder: Path, body: str) -> Path:
@@ -58,11 +62,11 @@ def write_app(folder: Path, body: str) -> Path:
 
 
 def test_unsupported_bindings_stop_the_start(tmp_path):
-    timer = write_app(tmp_path / "timer", """
-        @app.timer_trigger(schedule="0 */5 * * * *", arg_name="t")
-        def tick(t): pass
+    blob = write_app(tmp_path / "blob", """
+        @app.blob_trigger(arg_name="b", path="c/{name}", connection="AzureWebJobsStorage")
+        def on_blob(b): pass
     """)  # fmt: skip
-    assert probe(timer)["error"] == "AppIndexError" and "timerTrigger" in probe(timer)["message"]
+    assert probe(blob)["error"] == "AppIndexError" and "blobTrigger" in probe(blob)["message"]
     output = write_app(tmp_path / "output", """
         @app.route(route="x")
         @app.queue_output(arg_name="out", queue_name="q-out", connection="AzureWebJobsStorage")
