@@ -59,7 +59,8 @@ class HttpHost:
 
     def application(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY_BYTES)
-        app.router.add_route("*", "/{tail:.*}", self.handle)
+        # [\s\S]: a path may hold an encoded newline (%0A), which the host routes too.
+        app.router.add_route("*", r"/{tail:[\s\S]*}", self.handle)
         return app
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
