@@ -19,7 +19,9 @@ def normalise_tag(text: str) -> str:
     single spaces or dashes. Returns "" when nothing usable is left."""
     folded = re.sub(r"[^a-z0-9 -]+", " ", text.strip().lower())
     folded = re.sub(r"\s+", " ", folded)
-    folded = re.sub(r"-{2,}", "-", folded).strip(" -")
+    # A run of separators holding a dash is one dash ("a - b", "a -b" -> "a-b"), so the
+    # result is always a tag name or "" (found by fuzzing ?tag=).
+    folded = re.sub(r"[ -]*-[ -]*", "-", folded).strip(" -")
     return folded[:MAX_TAG_LENGTH].strip(" -")
 
 

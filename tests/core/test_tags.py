@@ -6,7 +6,8 @@ from tagging.core.tags import Tag, is_tag_name, merge_tags, normalise_tag
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [("Cat", "cat"), ("  Tiger   Cat ", "tiger cat"), ("sea-shore", "sea-shore"), ("'; DROP--", "drop"),
-     ("a/b\\c", "a b c"), ("!!!", ""), ("x" * 100, "x" * 64)],
+     ("a/b\\c", "a b c"), ("!!!", ""), ("x" * 100, "x" * 64),
+     ("a - b", "a-b"), ("f-!6", "f-6"), ("s \u00ea-h5bq", "s-h5bq")],
 )  # fmt: skip
 def test_normalise_tag(raw, expected):
     assert normalise_tag(raw) == expected
