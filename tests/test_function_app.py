@@ -5,14 +5,14 @@ import azure.functions as func
 def test_indexed_function_names(functions):
     assert set(functions) == {
         "upload_images", "list_images", "get_image", "delete_image", "get_batch", "list_tags", "health",
-        "tag_image", "tag_image_poison", "ui_page", "ui_asset",
+        "tag_image", "tag_image_poison", "ui_page", "ui_asset", "openapi", "no_route",
         "sweep_orphans",
     }  # fmt: skip
 
 
 def test_http_routes_methods_and_auth(functions):
     routes = {
-        name: (f.get_trigger().route, tuple(str(m) for m in f.get_trigger().methods), f.get_trigger().auth_level)
+        name: (f.get_trigger().route, tuple(str(m) for m in f.get_trigger().methods or ()), f.get_trigger().auth_level)
         for name, f in functions.items()
         if f.get_trigger().get_binding_name() == "httpTrigger"
     }
@@ -24,7 +24,12 @@ def test_http_routes_methods_and_auth(functions):
     assert routes["list_tags"][:2] == ("tags", ("GET",))
     assert routes["ui_page"][:2] == ("ui", ("GET",))
     assert routes["ui_asset"][:2] == ("ui/{*path}", ("GET",))
-    anonymous = {"health", "ui_page", "ui_asset"}  # the page holds no data; its API calls carry the key
+    assert routes["openapi"][:2] == ("openapi.json", ("GET",))
+    # Every method, at the lowest precedence: only what no other function takes.
+    assert routes["no_route"][:2] == ("{*path}", ())
+    # The page holds no data (its API calls carry the key); the description and the
+    # 404/405 fallback hold nothing secret either.
+    anonymous = {"health", "ui_page", "ui_asset", "openapi", "no_route"}
     assert all(routes[name][2] == func.AuthLevel.ANONYMOUS for name in anonymous)
     assert all(auth == func.AuthLevel.FUNCTION for name, (_, _, auth) in routes.items() if name not in anonymous)
 

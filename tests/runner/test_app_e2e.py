@@ -109,9 +109,13 @@ def test_a_batch_of_photos_is_tagged_and_queryable(app_runner):
 def test_the_real_app_routes_methods_and_limits(app_runner):
     client = Client(app_runner, f"user-{token()}")
     assert client.get("/api/health").status_code == 200
-    assert requests.put(app_runner.url("/api/images"), timeout=10).status_code == 404
-    assert requests.post(app_runner.url("/api/tags"), timeout=10).status_code == 404
-    assert client.get("/api/no-such-route").status_code == 404
+    # A documented route with another method: 405 naming the methods (the app's no_route).
+    put = requests.put(app_runner.url("/api/images"), timeout=10)
+    assert (put.status_code, put.headers["Allow"], put.json()["error"]["code"]) == (405, "GET, POST", "method_not_allowed")
+    assert requests.post(app_runner.url("/api/tags"), timeout=10).status_code == 405
+    unknown = client.get("/api/no-such-route")
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"
+    assert requests.get(app_runner.url("/api/images/a%0Ab"), timeout=10).json()["error"]["code"] == "not_found"
     missing = client.get("/api/images/9999999999999aaaaaa-000")
     assert missing.status_code == 404 and missing.json()["error"]["code"]
     with socket.create_connection(("127.0.0.1", app_runner.port), timeout=10) as sock:
