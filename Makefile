@@ -11,7 +11,7 @@ CHECKOV_STAMP := .artifacts/checkov-venv/.installed
 WORKER_SITE_STAMP := .artifacts/worker-site/.installed
 
 # make start needs only install; make test also builds the test-only environments.
-.PHONY: install start test bench load clean
+.PHONY: install start test bench load fuzz clean
 
 install: $(PY_STAMP) $(NODE_STAMP)
 
@@ -45,6 +45,10 @@ bench: install
 
 load: install
 	$(PY) -m bench.load
+
+# Schemathesis against /api/openapi.json on a private Azurite: >= 10,000 requests, bounded in time.
+fuzz: install
+	$(PY) -m tools.fuzz
 
 clean:
 	rm -rf $(VENV) node_modules .azurite .pytest_cache
