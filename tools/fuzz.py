@@ -85,7 +85,8 @@ def _read_har(path: Path, report: FuzzReport) -> None:
 
 
 def _read_failures(path: Path, report: FuzzReport) -> None:
-    """Failures by check, from the NDJSON event stream (each distinct failure once)."""
+    """Failed check results by check, from the NDJSON event stream (every failing
+    response counts, so one bug may count several times)."""
     if not path.exists():
         return
     counts: collections.Counter[str] = collections.Counter()
@@ -102,7 +103,7 @@ def _read_failures(path: Path, report: FuzzReport) -> None:
 
 def _collect_failures(node: Any, counts: collections.Counter[str]) -> None:
     if isinstance(node, dict):
-        if node.get("status") == "FAILURE" and isinstance(node.get("name"), str):
+        if str(node.get("status")).lower() == "failure" and isinstance(node.get("name"), str):
             counts[node["name"]] += 1
         for value in node.values():
             _collect_failures(value, counts)
