@@ -175,6 +175,7 @@ class Settings:
     max_metadata_bytes: int = 8 * 1024
     sas_ttl_seconds: int = 900
     max_image_pixels: int = 100_000_000
+    instance_memory_mb: int = 2048  # sizes the decode budget (tagging/core/analysis/budget.py)
     store_gps: bool = False
     storage_timeout_seconds: int = 10
     retention_days: int = 0  # 0: originals and thumbnails are kept for ever
@@ -221,6 +222,7 @@ class Settings:
             max_files=_int(env, "TAGGING_MAX_FILES", cls.max_files, 1, 1000),
             sas_ttl_seconds=_int(env, "TAGGING_SAS_TTL_SECONDS", cls.sas_ttl_seconds, 30, 7 * 24 * 3600),
             max_image_pixels=_int(env, "TAGGING_MAX_IMAGE_PIXELS", cls.max_image_pixels, 1, 1_000_000_000),
+            instance_memory_mb=_int(env, "TAGGING_INSTANCE_MEMORY_MB", cls.instance_memory_mb, 256, 65_536),
             store_gps=_bool(env, "TAGGING_STORE_GPS", False),
             storage_timeout_seconds=_int(env, "TAGGING_STORAGE_TIMEOUT_SECONDS", cls.storage_timeout_seconds, 1, 300),
             retention_days=_int(env, "TAGGING_RETENTION_DAYS", cls.retention_days, 0, 36500),

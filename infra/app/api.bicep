@@ -85,6 +85,10 @@ var taggingSettings = {
   TAGGING_MAX_REQUEST_BYTES: '104857600'
   TAGGING_MAX_FILES: '100'
   TAGGING_MAX_IMAGE_PIXELS: '100000000'
+  // The instance's memory (the Flex plan's size): the app sizes its per-process budget for
+  // concurrent image decodes from it (tagging/core/analysis/budget.py; README "Instance
+  // memory and concurrency"), next to host.json's batchSize + newBatchThreshold.
+  TAGGING_INSTANCE_MEMORY_MB: string(instanceMemoryMB)
   TAGGING_SAS_TTL_SECONDS: '900'
   TAGGING_STORE_GPS: 'false'
   TAGGING_STORAGE_TIMEOUT_SECONDS: '10'

@@ -18,6 +18,7 @@ from urllib.parse import unquote
 from ..adapters import NotFound, Storage, decode_request
 from ..core import keys
 from ..core.analysis import Analyser, Analysis, UndecodableImage, analyse, default_analysers
+from ..core.analysis import budget as decode_budget
 from ..core.records import FAILED, QUEUED, TAGGED, ImageRecord, TagRequest, now_iso
 from ..core.tags import Tag, merge_tags
 from ..logs import event
@@ -48,6 +49,8 @@ class TagService:
         self._storage = storage
         self._analysers = list(default_analysers(settings.store_gps) if analysers is None else analysers)
         self._duplicates = DuplicateFinder(storage)
+        # Concurrent decodes share a budget sized from the instance's memory.
+        decode_budget.configure(settings.instance_memory_mb)
 
     def process(self, body: bytes, dequeue_count: int = 1) -> Outcome:
         """Tag the image a message names. Raises StorageError on transient failures."""

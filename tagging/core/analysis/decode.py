@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import io
 import math
-import warnings
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING
 
-import pillow_heif
-from PIL import Image, UnidentifiedImageError
+from . import budget as _budget
 
-pillow_heif.register_heif_opener()  # HEIC/HEIF from phones; AVIF is built into Pillow
+if TYPE_CHECKING:  # Pillow loads on first use, not when the app is imported (cold start)
+    from PIL import Image
 
 # Pillow format names accepted by the product, mapped to their MIME types.
 SUPPORTED_FORMATS: dict[str, str] = {
@@ -33,6 +33,51 @@ WORKING_MIN_SIDE = 320  # px: covers the 256 px thumbnail and the 224 px model c
 WORKING_MAX_SIDE = 640  # px: caps the work of every analyser
 PREVIEW_SIDE = 256  # px, longest side of the shared preview (and of the thumbnail)
 _ORIENTATION_TAG = 0x0112
+# Formats whose decoders hold more than Pillow's raster while decoding, in rasters:
+# HEIF/AVIF decode into a buffer of their own first; WebP goes through libwebp's
+# animation decoder (two canvases), a bytes copy of the frame and then Pillow's image
+# (measured: a 100 MP WebP peaks at 1.5 GB, a 100 MP PNG or TIFF at 0.38 GB).
+_DECODE_COPIES = {"HEIF": 2, "AVIF": 2, "WEBP": 4}
+# Allocations from this size up are mapped and unmapped on their own (see _pil).
+_MMAP_THRESHOLD_BYTES = 8 * 1024 * 1024
+
+
+@lru_cache(maxsize=1)
+def _pil():  # type: ignore[no-untyped-def]
+    """PIL.Image, set up once for the app.
+
+    - HEIC/HEIF from phones through pillow-heif (AVIF is built into Pillow).
+    - Pillow's own decompression-bomb limit is off: the app's limit (``max_pixels``) is
+      checked from the header in :func:`_open`, per call, for every format. Pillow's
+      is process-wide (a warning from 89 MP, an error from 179 MP), and turning its
+      warning into an error takes ``warnings.catch_warnings``, which is not
+      thread-safe: concurrent decodes raced on the warning filters, so a 99.8 MP PNG
+      was refused alone and decoded when five ran at once.
+    """
+    import pillow_heif
+    from PIL import Image
+
+    pillow_heif.register_heif_opener()
+    Image.MAX_IMAGE_PIXELS = None
+    _return_large_blocks_to_the_os()
+    return Image
+
+
+def _return_large_blocks_to_the_os() -> None:
+    """Fix glibc's mmap threshold at 8 MB (Linux; elsewhere nothing happens).
+
+    Pillow allocates a raster in 16 MB blocks. glibc raises its mmap threshold after the
+    first such block is freed, so later rasters come from per-thread arenas, which keep
+    freed memory: 16 concurrent 100 MP decodes left 4.6 GB resident after they had all
+    finished. A fixed threshold keeps every large block mapped on its own and returned
+    when freed; smaller allocations (request bodies, 4 MB download chunks) are unchanged.
+    """
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").mallopt(-3, _MMAP_THRESHOLD_BYTES)  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        pass
 
 
 class UndecodableImage(Exception):
@@ -76,32 +121,35 @@ class DecodedImage:
         if max(self.working.size) <= PREVIEW_SIDE:
             return self.working
         preview = self.working.copy()
-        preview.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE), Image.Resampling.BICUBIC)
+        preview.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE), _pil().Resampling.BICUBIC)
         return preview
 
 
 def _open(data: bytes, max_pixels: int) -> Image.Image:
+    """Open (header only) and check the format and the declared pixel count."""
     if not data:
         raise UndecodableImage("empty_file", "the file is empty")
+    Image = _pil()
+    from PIL import UnidentifiedImageError
+
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise UndecodableImage("image_too_large", "the image declares more pixels than allowed") from None
+        image = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
         raise UndecodableImage("unsupported_format", "the bytes are not a recognised image format") from None
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         raise UndecodableImage("corrupt_image", f"the image header is invalid: {error}") from None
     if image.format not in SUPPORTED_FORMATS:
+        image.close()
         raise UndecodableImage(
             "unsupported_format",
             f"{image.format} images are not accepted; send one of {', '.join(sorted(SUPPORTED_FORMATS))}",
         )
     width, height = image.size
     if width <= 0 or height <= 0:
+        image.close()
         raise UndecodableImage("corrupt_image", "the image declares no pixels")
     if width * height > max_pixels:
+        image.close()
         raise UndecodableImage(
             "image_too_large", f"the image is {width}x{height} pixels; at most {max_pixels} pixels are allowed"
         )
@@ -118,8 +166,20 @@ def sniff_format(data: bytes, max_pixels: int) -> tuple[str, str, int, int]:
         return image.format, SUPPORTED_FORMATS[image.format], image.size[0], image.size[1]
 
 
+def raster_bytes(image: Image.Image) -> int:
+    """Bytes of the raster ``image.load()`` will allocate, from the header (and, for a
+    JPEG, after ``draft``): Pillow keeps 1 byte a pixel for 1/L/P, 2 for I;16 and 4 for
+    everything else (RGB is stored as RGBX), times the copies the format's decoder
+    holds at its peak (see _DECODE_COPIES)."""
+    mode = image.mode
+    per_pixel = 1 if mode in ("1", "L", "P") else 2 if mode.startswith("I;16") else 4
+    copies = _DECODE_COPIES.get(image.format or "", 1)
+    return image.size[0] * image.size[1] * per_pixel * copies
+
+
 def _flatten(image: Image.Image) -> tuple[Image.Image, bool]:
     """(RGB with any transparency composited onto white, whether any pixel is see-through)."""
+    Image = _pil()
     if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
         rgba = image.convert("RGBA")
         transparent = rgba.getchannel("A").getextrema()[0] < 255
@@ -128,69 +188,72 @@ def _flatten(image: Image.Image) -> tuple[Image.Image, bool]:
     return image.convert("RGB"), False
 
 
-def decode(data: bytes, max_pixels: int) -> DecodedImage:
+def decode(data: bytes, max_pixels: int, budget: _budget.DecodeBudget | None = None) -> DecodedImage:
     """Decode ``data`` once into a :class:`DecodedImage`. Raises UndecodableImage.
 
     Memory is bounded by ``max_pixels`` (checked from the header before any pixel is
-    decoded) and by JPEG draft mode, which never materialises the full-size raster.
+    decoded), by JPEG draft mode, which never materialises the full-size raster, and
+    by ``budget`` (default: the process's, see :mod:`.budget`): the raster's bytes are
+    reserved before it is decoded and released once it is freed.
     """
     image = _open(data, max_pixels)
     try:
-        fmt = image.format
-        frames = int(getattr(image, "n_frames", 1) or 1)
-        if frames > 1:
-            image.seek(0)
-        exif = image.getexif()
-        orientation = int(exif.get(_ORIENTATION_TAG, 1) or 1)
-        width, height = image.size
-        if orientation in (5, 6, 7, 8):
-            width, height = height, width
-        mode = image.mode
-        if fmt == "JPEG":
-            scale = WORKING_MIN_SIDE / min(image.size)
-            if scale < 1:
-                image.draft("RGB", (math.ceil(image.size[0] * scale), math.ceil(image.size[1] * scale)))
-        image.load()
-        factor = int(min(image.size) // WORKING_MIN_SIDE)
-        if factor >= 2:
-            image = image.reduce(factor)
-        working, has_alpha = _flatten(image)
-        if orientation != 1:
-            working = _apply_orientation(working, orientation)
-        if max(working.size) > WORKING_MAX_SIDE:
-            working.thumbnail((WORKING_MAX_SIDE, WORKING_MAX_SIDE), Image.Resampling.BICUBIC)
-        return DecodedImage(
-            format=fmt,
-            mime_type=SUPPORTED_FORMATS[fmt],
-            width=width,
-            height=height,
-            mode=mode,
-            frames=frames,
-            has_alpha=has_alpha,
-            exif_orientation=orientation,
-            exif=exif,
-            working=working,
-        )
+        return _decode(image, budget or _budget.current())
     except UndecodableImage:
         raise
-    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as error:
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
         raise UndecodableImage("corrupt_image", f"the image data is invalid or truncated: {error}") from None
     finally:
         image.close()
 
 
-_TRANSPOSE = {
-    2: [Image.Transpose.FLIP_LEFT_RIGHT],
-    3: [Image.Transpose.ROTATE_180],
-    4: [Image.Transpose.FLIP_TOP_BOTTOM],
-    5: [Image.Transpose.TRANSPOSE],
-    6: [Image.Transpose.ROTATE_270],
-    7: [Image.Transpose.TRANSVERSE],
-    8: [Image.Transpose.ROTATE_90],
-}
+def _decode(image: Image.Image, budget: _budget.DecodeBudget) -> DecodedImage:
+    Image = _pil()
+    fmt = image.format
+    frames = int(getattr(image, "n_frames", 1) or 1)
+    if frames > 1:
+        image.seek(0)
+    width, height = image.size
+    mode = image.mode
+    if fmt == "JPEG":
+        scale = WORKING_MIN_SIDE / min(image.size)
+        if scale < 1:
+            image.draft("RGB", (math.ceil(image.size[0] * scale), math.ceil(image.size[1] * scale)))
+    # Everything from here may decode pixels: a PNG's getexif() loads the whole image
+    # (an eXIf chunk may follow the pixel data).
+    with budget.reserve(raster_bytes(image)):
+        exif = image.getexif()
+        orientation = int(exif.get(_ORIENTATION_TAG, 1) or 1)
+        if orientation in (5, 6, 7, 8):
+            width, height = height, width
+        image.load()
+        factor = int(min(image.size) // WORKING_MIN_SIDE)
+        source = image.reduce(factor) if factor >= 2 else image
+        working, has_alpha = _flatten(source)
+        del source
+        image.close()  # free the full raster before its reservation ends
+    if orientation != 1:
+        working = _apply_orientation(working, orientation)
+    if max(working.size) > WORKING_MAX_SIDE:
+        working.thumbnail((WORKING_MAX_SIDE, WORKING_MAX_SIDE), Image.Resampling.BICUBIC)
+    return DecodedImage(
+        format=fmt,
+        mime_type=SUPPORTED_FORMATS[fmt],
+        width=width,
+        height=height,
+        mode=mode,
+        frames=frames,
+        has_alpha=has_alpha,
+        exif_orientation=orientation,
+        exif=exif,
+        working=working,
+    )
+
+
+_TRANSPOSE = {2: "FLIP_LEFT_RIGHT", 3: "ROTATE_180", 4: "FLIP_TOP_BOTTOM", 5: "TRANSPOSE", 6: "ROTATE_270",
+              7: "TRANSVERSE", 8: "ROTATE_90"}  # fmt: skip
 
 
 def _apply_orientation(image: Image.Image, orientation: int) -> Image.Image:
-    for method in _TRANSPOSE.get(orientation, []):
-        image = image.transpose(method)
-    return image
+    method = _TRANSPOSE.get(orientation)
+    return image.transpose(_pil().Transpose[method]) if method else image
