@@ -32,6 +32,7 @@ def private_storage(prefix: str) -> dict[str, str]:
         "TAGGING_BATCHES_TABLE": f"{table}Batches",
         "TAGGING_TAG_INDEX_TABLE": f"{table}TagIndex",
         "TAGGING_FINGERPRINTS_TABLE": f"{table}Fingerprints",
+        "TAGGING_IDEMPOTENCY_TABLE": f"{table}Idempotency",
     }
 
 

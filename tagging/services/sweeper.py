@@ -11,6 +11,9 @@ Two kinds, each re-queued (the tagger is idempotent, so a message too many is ha
 - **A record still ``queued``** longer than ``sweep_stuck_seconds`` after its upload: its
   message was lost (or is very late). A tag request is sent again.
 
+It also deletes ``Idempotency`` rows older than twice the time a key is remembered
+(Table Storage has no TTL), at most ``sweep_max_items`` per run.
+
 Bounded: one listing page of ``sweep_max_items`` originals (those within the grace
 period are skipped) and at most ``sweep_max_items`` stuck records per run. The listing
 resumes where the previous run of this process stopped (a continuation token kept in
@@ -31,6 +34,11 @@ from ..core import keys
 from ..core.records import TagRequest
 from ..logs import event
 from ..settings import Settings
+from .idempotency import REMEMBER
+
+#: Idempotency rows are deleted once this old: past the 24 h a key is remembered, with
+#: room for clock differences between instances.
+IDEMPOTENCY_PRUNE_AGE = 2 * REMEMBER
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +58,7 @@ class SweepResult:
     requeued_orphans: int = 0
     requeued_stuck: int = 0
     removed: int = 0
+    pruned: int = 0  # expired Idempotency rows deleted
     scanned: int = 0
     complete: bool = False  # the listing reached the end of the container in this run
 
@@ -77,6 +86,7 @@ class SweepService:
         result = SweepResult()
         self._sweep_originals(now, result)
         self._sweep_stuck(now, result)
+        result.pruned = self._storage.idempotency.prune(now - IDEMPOTENCY_PRUNE_AGE, self._settings.sweep_max_items)
         event(
             log,
             "sweep",
@@ -84,6 +94,7 @@ class SweepService:
             requeued_orphans=result.requeued_orphans,
             requeued_stuck=result.requeued_stuck,
             removed=result.removed,
+            pruned=result.pruned,
             scanned=result.scanned,
             complete="true" if result.complete else "false",
             past_due="true" if past_due else None,

@@ -165,3 +165,26 @@ def test_each_run_is_bounded_and_the_next_one_resumes(sweep_host, app_env):
     assert [r.complete for r in runs] == [False, False, True]
     sent = [json.loads(m.content)["image"] for m in sweep_host.queue().peek_messages(max_messages=32)]
     assert sorted(sent) == sorted(ids)
+
+
+def test_idempotency_rows_past_twice_their_lifetime_are_deleted(sweep_host):
+    """Table Storage has no TTL: the sweep deletes Idempotency rows older than 48 h."""
+    from tagging.adapters import IdempotencyRecord, get_storage
+    from tagging.services.sweeper import IDEMPOTENCY_PRUNE_AGE
+    from tagging.settings import get_settings
+
+    storage = get_storage(get_settings())
+    now = datetime.now(timezone.utc)
+    user = user_key("keys")
+
+    def claim(key_hash: str, age: timedelta) -> None:
+        created = now - age
+        storage.idempotency.insert(
+            IdempotencyRecord(user, key_hash, "f" * 64, created, created, "8000000000000abcdef", "2026-01-01T00:00:00.000Z")
+        )
+
+    claim("old", IDEMPOTENCY_PRUNE_AGE + timedelta(minutes=5))
+    claim("recent", IDEMPOTENCY_PRUNE_AGE - timedelta(hours=1))
+    sweep(sweep_host)
+    assert storage.idempotency.find(user, "old") is None
+    assert storage.idempotency.find(user, "recent") is not None
