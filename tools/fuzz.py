@@ -8,7 +8,7 @@ with every phase (examples, coverage, fuzzing, stateful: the document's links ch
 upload -> get -> batch -> delete -> get 404), and reports the requests sent, failures
 by check and the 5xx count. Bounded by ``--max-time``: it always stops by itself.
 
-    python -m tools.fuzz                      # the long run (make fuzz)
+    python -m tools.fuzz                      # the long run (make fuzz): 600 s
     python -m tools.fuzz --max-examples 5 --max-time 60 --min-requests 100
 """
 from __future__ import annotations
@@ -172,7 +172,7 @@ def fuzz_app(connection_string: str, out: Path, **options: Any) -> FuzzReport:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--max-examples", type=int, default=2000, help="per operation and phase (default 2000)")
-    parser.add_argument("--max-time", type=int, default=900, help="time budget in seconds (default 900)")
+    parser.add_argument("--max-time", type=int, default=600, help="time budget in seconds (default 600)")
     parser.add_argument("--min-requests", type=int, default=10_000, help="fail below this many requests")
     # One worker: with two, CPython 3.11's ast.parse (Hypothesis calls it to describe
     # strategies) races across threads ("AST constructor recursion depth mismatch").
