@@ -98,6 +98,68 @@ def get_credential(connection: StorageConnection) -> "TokenCredential":
         return credential
 
 
+@lru_cache(maxsize=1)
+def _lean_session_class() -> type:
+    import requests
+    from requests.structures import CaseInsensitiveDict
+
+    class LeanSession(requests.Session):
+        """``requests.Session.request`` without the per-call work azure-core never needs.
+
+        azure-core's RequestsTransport calls ``session.request`` with a ready URL and
+        headers, no params, cookies, auth, hooks or redirects, and (here) no proxies or
+        environment look-ups. requests then still merges session settings, prepares the
+        URL again (IDNA, re-quoting), handles cookies and hooks: ~0.6 ms of CPU per
+        storage call on this machine, ~14 calls an image. This goes straight to the
+        mounted adapter (same urllib3 pool, timeouts, TLS verification, errors, and the
+        session's default headers); any other call takes requests' own path.
+        """
+
+        def request(self, method, url, params=None, data=None, headers=None, cookies=None, files=None,  # type: ignore[override]
+                    auth=None, timeout=None, allow_redirects=True, proxies=None, hooks=None, stream=None,
+                    verify=None, cert=None, json=None):  # fmt: skip
+            if (params or cookies or files or auth or hooks or json is not None or proxies or allow_redirects
+                    or self.trust_env or self.cookies or self.auth or self.proxies):  # fmt: skip
+                return super().request(method, url, params=params, data=data, headers=headers, cookies=cookies,
+                                       files=files, auth=auth, timeout=timeout, allow_redirects=allow_redirects,
+                                       proxies=proxies, hooks=hooks, stream=stream, verify=verify, cert=cert,
+                                       json=json)  # fmt: skip
+            prepared = requests.PreparedRequest()
+            prepared.method = method.upper()
+            prepared.url = url
+            merged = CaseInsensitiveDict(self.headers)
+            if headers:
+                merged.update(headers)
+            prepared.headers = merged
+            prepared._cookies = None
+            prepared.hooks = {"response": []}
+            prepared.prepare_body(data, None, None)  # Content-Length or chunked, as requests does
+            response = self.get_adapter(url).send(
+                prepared, stream=bool(stream), timeout=timeout, verify=self.verify if verify is None else verify,
+                cert=cert, proxies={},
+            )  # fmt: skip
+            if not stream:
+                response.content  # noqa: B018 - read the body now, as requests does
+            return response
+
+    return LeanSession
+
+
+def _lean_transport(options: dict[str, Any]) -> Any:
+    """A RequestsTransport over a LeanSession, configured as azure-core configures its own
+    (``options``: the timeouts, verification and block size the client would get)."""
+    from azure.core.pipeline.transport import RequestsTransport
+    from requests.adapters import HTTPAdapter
+    from urllib3 import Retry
+
+    session = _lean_session_class()()
+    session.trust_env = False
+    adapter = HTTPAdapter(max_retries=Retry(total=False, redirect=False, raise_on_status=False))
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return RequestsTransport(session=session, session_owner=False, **options)
+
+
 @lru_cache(maxsize=4)
 def get_clients(settings: Settings) -> Clients:
     """Service clients for ``settings`` (cached: one set per process and settings)."""
@@ -112,6 +174,10 @@ def get_clients(settings: Settings) -> Clients:
         blob_options = {"retry_policy": BlobRetry(**storage_retry), "connection_data_block_size": DOWNLOAD_BLOCK_BYTES}
         queue_options = {"retry_policy": QueueRetry(**storage_retry)}
         table_options = {"retry_total": RETRY_TOTAL, "retry_backoff_factor": 0.5, "retry_backoff_max": 2}
+        if transport.get("use_env_settings") is False:  # no proxy: the lean session applies
+            blob_options["transport"] = _lean_transport({**transport, "connection_data_block_size": DOWNLOAD_BLOCK_BYTES})
+            queue_options["transport"] = _lean_transport(transport)
+            table_options["transport"] = _lean_transport(transport)
         if connection.connection_string:
             secret = connection.connection_string
             return Clients(

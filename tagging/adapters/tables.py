@@ -19,6 +19,7 @@ from azure.data.tables import TableClient, UpdateMode
 from ..core.records import BatchRecord, ImageRecord
 from ..core.tags import Tag
 from ..settings import Settings
+from . import _table_requests
 from ._ensure import ensure_once
 from .clients import get_clients
 from .errors import NotFound, storage_call
@@ -69,6 +70,15 @@ def image_from_entity(entity: dict[str, Any]) -> ImageRecord:
         sha256=entity.get("Sha256") or None,
         phash=entity.get("Phash") or None,
     )
+
+
+def _upsert_transaction(table: TableClient, entities: list[dict[str, Any]]) -> None:
+    """Insert-or-merge ``entities`` of one partition in one transaction (see
+    :mod:`._table_requests`: the SDK's ``submit_transaction`` costs ~4x the CPU)."""
+    if _table_requests.lean(table):
+        _table_requests.upsert_transaction(table, entities)
+    else:
+        table.submit_transaction([("upsert", entity) for entity in entities])
 
 
 def _delete_quietly(table: TableClient, pk: str, rk: str) -> None:
@@ -250,7 +260,7 @@ class TagIndexTable(_Table):
             deletes = [op for op in chunk if op[0] == "delete"]
             upserts = [op for op in chunk if op[0] == "upsert"]
             if upserts:
-                table.submit_transaction(upserts)
+                _upsert_transaction(table, [entity for _, entity in upserts])
             # Deleting a row that does not exist fails a whole transaction; delete singly.
             for _, entity in deletes:
                 _delete_quietly(table, entity["PartitionKey"], entity["RowKey"])
@@ -301,7 +311,7 @@ class FingerprintTable(_Table):
                         "Phash": phash, "Sha256": sha256})
             for band in bands
         ]  # fmt: skip
-        self._table().submit_transaction(rows)
+        _upsert_transaction(self._table(), [entity for _, entity in rows])
 
     @storage_call
     def unregister(self, user_key: str, image_id: str, bands: list[str]) -> None:
@@ -313,8 +323,13 @@ class FingerprintTable(_Table):
     def matching(self, user_key: str, bands: list[str]) -> dict[str, tuple[str, str]]:
         """{image id: (pHash, SHA-256)} of the user's images sharing at least one band."""
         found: dict[str, tuple[str, str]] = {}
+        table, select = self._table(), ["ImageId", "Phash", "Sha256"]
         for band in bands:
             prefix = f"{band}|"
-            for entity in self._range(user_key, prefix, band + "}", None, ["ImageId", "Phash", "Sha256"]):
+            if _table_requests.lean(table):
+                rows = _table_requests.range_query(table, user_key, prefix, band + "}", select)
+            else:
+                rows = self._range(user_key, prefix, band + "}", None, select)
+            for entity in rows:
                 found[entity["ImageId"]] = (entity["Phash"], entity["Sha256"])
         return found
