@@ -30,21 +30,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-e2e", action="store_true", help="only the tagging-speed part")
     parser.add_argument("--e2e-images", type=int, default=96, help="images uploaded per end-to-end run (default 96)")
     parser.add_argument("--latency-samples", type=int, default=20, help="idle upload -> tagged samples (default 20)")
+    parser.add_argument("--app-cpu-images", type=int, default=48, help="images through the functions in process (default 48)")
+    parser.add_argument("--skip-package", action="store_true", help="do not build the deployment package (needs PyPI)")
+    parser.add_argument("--requirements", type=Path, default=None, help="requirements file of the package (default requirements.txt)")
     args = parser.parse_args(argv)
 
     started = time.time()
+    report_extra: dict = {}
+    if not args.skip_package:
+        from bench import package
+
+        report_extra["package"] = package.measure(args.requirements or package.ROOT / "requirements.txt")
+        print(_table("Deployment package (Linux x86-64, Python 3.11):", _flatten(report_extra["package"])))
     phone = photos.phone_photos(args.phone_photos)
     fixtures = photos.fixture_photos()
+    from bench import cold_start
+
+    report_extra["cold_start"] = cold_start.measure(next(iter(phone.values())))
+    print(_table("Cold start, fresh interpreter (median s):", report_extra["cold_start"]))
     phone_results = tagging_speed.measure(phone, args.repeats)
     fixture_results = tagging_speed.measure(fixtures, args.repeats)
     report = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "tagging_12mp": tagging_speed.summarise(phone_results),
         "tagging_fixtures": tagging_speed.summarise(fixture_results),
+        **report_extra,
         "per_image": {**phone_results, **fixture_results},
     }
     print(_table("Tagging, 12 MP phone JPEGs, one thread (median ms):", report["tagging_12mp"]))
     print(_table("Tagging, fixture photos (~0.3 MP), one thread (median ms):", report["tagging_fixtures"]))
+    if not args.skip_e2e:
+        from bench import app_cpu
+
+        report["app_cpu"] = app_cpu.measure(phone, images=args.app_cpu_images)
+        print(_table("CPU of the functions per image, in process, no host (ms):", _flatten(report["app_cpu"])))
     if not args.skip_e2e:
         from bench import end_to_end
 
@@ -64,6 +83,15 @@ def main(argv: list[str] | None = None) -> int:
             e2e[f"throughput_over_headline_tagging_{workers}_worker"] = round(
                 run["images_per_s"] / report["tagging_12mp"]["tagging_images_per_s"], 3
             )
+            # The runner's whole CPU per image (the functions plus the emulated host's HTTP
+            # and queue work, and the benchmark's polling) over tagging's CPU per image.
+            e2e[f"app_cpu_over_tagging_cpu_{workers}_worker"] = round(
+                run["app_cpu_ms_per_image"] / report["tagging_12mp"]["tagging_cpu_ms"], 2
+            )
+            if "app_cpu" in report:  # of which the functions (measured in process, same images)
+                e2e[f"runner_minus_functions_cpu_ms_per_image_{workers}_worker"] = round(
+                    run["app_cpu_ms_per_image"] - report["app_cpu"]["function_cpu_ms_per_image"], 1
+                )
         report["end_to_end"] = e2e
         print(_table("End to end through the runner and Azurite (12 MP JPEGs):", _flatten(e2e)))
     report["duration_s"] = round(time.time() - started, 1)
