@@ -9,6 +9,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import ContainerClient, ContentSettings
 
 from ..settings import Settings
+from . import _blob_requests
 from ._ensure import ensure_once
 from .clients import get_clients
 from .errors import storage_call
@@ -62,7 +63,11 @@ class BlobStore:
     ) -> None:
         """Write (or overwrite, idempotently) an original. Metadata values must be
         ASCII; callers percent-encode free text."""
-        self._container(self._settings.images_container).upload_blob(
+        container = self._container(self._settings.images_container)
+        if _blob_requests.lean(container):
+            _blob_requests.put(container, original_name(user_key, image_id), data, content_type, metadata)
+            return
+        container.upload_blob(
             original_name(user_key, image_id),
             data,
             overwrite=True,
@@ -73,7 +78,10 @@ class BlobStore:
     @storage_call
     def get_original(self, user_key: str, image_id: str) -> tuple[bytes, dict[str, str]]:
         """(bytes, metadata) of an original; metadata includes ``content_type``. Raises NotFound."""
-        downloader = self._container(self._settings.images_container).download_blob(
+        container = self._container(self._settings.images_container)
+        if _blob_requests.lean(container):
+            return _blob_requests.get(container, original_name(user_key, image_id))
+        downloader = container.download_blob(
             original_name(user_key, image_id), max_concurrency=1
         )
         data = downloader.readall()
@@ -89,7 +97,12 @@ class BlobStore:
 
     @storage_call
     def put_thumbnail(self, user_key: str, image_id: str, jpeg: bytes) -> None:
-        self._container(self._settings.thumbnails_container).upload_blob(
+        container = self._container(self._settings.thumbnails_container)
+        if _blob_requests.lean(container):
+            _blob_requests.put(container, thumbnail_name(user_key, image_id), jpeg, "image/jpeg",
+                               cache_control="private, max-age=3600")  # fmt: skip
+            return
+        container.upload_blob(
             thumbnail_name(user_key, image_id),
             jpeg,
             overwrite=True,

@@ -90,3 +90,29 @@ def test_lean_session_errors_are_the_sdks_when_storage_is_down():
     table = get_clients(settings).table.get_table_client("Nothing")
     with pytest.raises(ServiceRequestError):
         table.get_entity("p", "r")
+
+
+def test_blob_put_and_get_match_the_sdk(settings):
+    from azure.core.exceptions import ResourceNotFoundError
+
+    from tagging.adapters import _blob_requests
+
+    container = get_clients(settings).blob.get_container_client("lean-" + uuid.uuid4().hex[:12])
+    container.create_container()
+    try:
+        assert _blob_requests.lean(container)
+        meta = {"user_key": "bYWxpY2U", "filename": "caf%C3%A9.jpg", "uploaded_at": "2026-01-01T00:00:00.000Z"}
+        _blob_requests.put(container, "u/one", b"\xff\xd8first", "image/jpeg", meta)
+        _blob_requests.put(container, "u/one", b"\xff\xd8second", "image/jpeg", meta)  # overwrites
+        _blob_requests.put(container, "u/one.jpg", b"thumb", "image/jpeg", cache_control="private, max-age=3600")
+        data, metadata = _blob_requests.get(container, "u/one")
+        assert data == b"\xff\xd8second" and metadata == {**meta, "content_type": "image/jpeg"}
+        downloader = container.download_blob("u/one")
+        assert downloader.readall() == data and dict(downloader.properties.metadata) == meta
+        properties = container.get_blob_client("u/one.jpg").get_blob_properties()
+        assert properties.content_settings.cache_control == "private, max-age=3600"
+        assert properties.content_settings.content_type == "image/jpeg" and properties.blob_type == "BlockBlob"
+        with pytest.raises(ResourceNotFoundError):
+            _blob_requests.get(container, "u/missing")
+    finally:
+        container.delete_container()
