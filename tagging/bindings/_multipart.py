@@ -67,7 +67,10 @@ def parse_upload(body: bytes, content_type: str, filename_param: str | None, max
             IncomingFile(storage.filename, storage.read(), storage.mimetype or None)
             for _, storage in files.items(multi=True)
         ]
-        return ParsedUpload(incoming, form.get("metadata"))
+        metadata = form.getlist("metadata")
+        if len(metadata) > 1:  # which one would be meant? (found by fuzzing: the first won)
+            raise ServiceError(INVALID, "invalid_metadata", "send at most one metadata field")
+        return ParsedUpload(incoming, metadata[0] if metadata else None)
     if mimetype.startswith("image/"):
         return ParsedUpload([IncomingFile(filename_param, body, mimetype)] if body else [], None)
     raise ServiceError(

@@ -47,3 +47,12 @@ def test_oversized_text_field_is_refused():
     with pytest.raises(ServiceError) as error:
         parse_upload(body, ctype, None, max_files=10)
     assert error.value.kind == "too_large"
+
+
+def test_a_repeated_metadata_field_is_refused():
+    body = (b"--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.png\"\r\n\r\n1\r\n"
+            b"--b\r\nContent-Disposition: form-data; name=\"metadata\"\r\n\r\n{}\r\n"
+            b"--b\r\nContent-Disposition: form-data; name=\"metadata\"\r\n\r\n[]\r\n--b--\r\n")  # fmt: skip
+    with pytest.raises(ServiceError) as refused:
+        parse_upload(body, "multipart/form-data; boundary=b", None, max_files=10)
+    assert refused.value.code == "invalid_metadata"
