@@ -1,4 +1,5 @@
-"""Put and get of a whole block blob with a hand-built request, on the SDK's pipeline.
+"""Put and get of a whole block blob (and Put Message) with a hand-built request, on
+the SDK's pipeline.
 
 Each image is written once (the original), read once (by the tagger) and gets one
 thumbnail. ``ContainerClient.upload_blob`` and ``download_blob`` spend ~1 ms of CPU
@@ -68,3 +69,21 @@ def get(container: ContainerClient, name: str) -> tuple[bytes, dict[str, str]]:
     metadata = {key[len(_META):]: value for key, value in response.headers.items() if key.lower().startswith(_META)}
     metadata["content_type"] = response.headers.get("Content-Type", "")
     return response.content, metadata
+
+
+def queue_send(queue: Any, text: str) -> None:
+    """Put Message with ``text`` (already encoded as the queue expects), as the SDK
+    sends it (POST .../messages, an XML QueueMessage), through the queue client's
+    pipeline. ~1 ms less CPU than ``send_message``, which builds and parses models."""
+    from xml.sax.saxutils import escape
+
+    body = ("<?xml version='1.0' encoding='utf-8'?>\n<QueueMessage><MessageText>"
+            f"{escape(text)}</MessageText></QueueMessage>").encode("utf-8")  # fmt: skip
+    request = HttpRequest(
+        "POST", f"{queue.url}/messages",
+        headers={"x-ms-version": queue.api_version, "Content-Type": "application/xml; charset=utf-8"}, content=body,
+    )  # fmt: skip
+    response = queue._client._client.send_request(request, stream=True)
+    response.read()
+    if response.status_code != 201:
+        raise _error(response)

@@ -142,3 +142,24 @@ def range_query(table: TableClient, pk: str, start: str, end: str, select: Seque
             params["NextRowKey"] = next_rk
         else:
             params.pop("NextRowKey", None)
+
+
+def write_entity(table: TableClient, entity: dict[str, Any], mode: str) -> None:
+    """One entity write, as the SDK sends it: ``insert`` (POST, 409 when it exists),
+    ``replace`` (PUT with If-Match: *, 404 when it does not exist) or ``upsert``
+    (PUT without If-Match: insert-or-replace)."""
+    base, version = _base(table), _version(table)
+    headers = {"x-ms-version": version, "DataServiceVersion": "3.0", "Content-Type": "application/json",
+               "Accept": "application/json;odata=minimalmetadata"}  # fmt: skip
+    if mode == "insert":
+        method, url, ok = "POST", f"{base}/{table.table_name}", 204
+        headers["Prefer"] = "return-no-content"
+    else:
+        url = f"{base}/{table.table_name}(PartitionKey='{_key(entity['PartitionKey'])}',RowKey='{_key(entity['RowKey'])}')"
+        method, ok = "PUT", 204
+        if mode == "replace":
+            headers["If-Match"] = "*"
+    body = json.dumps(_add_entity_properties(entity)).encode("utf-8")
+    response = _send(table, HttpRequest(method, url, headers=headers, content=body))
+    if response.status_code != ok:
+        raise _error(response.status_code, f"{mode} refused: {response.status_code}", response)

@@ -1,6 +1,7 @@
 """The tag-request queue. Messages are base64 text, as the Functions host expects."""
 from __future__ import annotations
 
+import base64
 import json
 
 from azure.core.exceptions import ResourceNotFoundError
@@ -8,6 +9,7 @@ from azure.storage.queue import BinaryBase64DecodePolicy, BinaryBase64EncodePoli
 
 from ..core.records import TagRequest
 from ..settings import Settings
+from . import _blob_requests
 from ._ensure import ensure_once
 from .clients import get_clients
 from .errors import storage_call
@@ -49,6 +51,9 @@ class TagQueue:
     @storage_call
     def send(self, request: TagRequest) -> None:
         ensure_once(f"queue:{self._client.url}", self._client.create_queue)
+        if _blob_requests.lean(self._client):  # one request on the client's pipeline (CPU per image)
+            _blob_requests.queue_send(self._client, base64.b64encode(encode_request(request)).decode("ascii"))
+            return
         self._client.send_message(encode_request(request))
 
     @storage_call

@@ -81,6 +81,19 @@ def _upsert_transaction(table: TableClient, entities: list[dict[str, Any]]) -> N
         table.submit_transaction([("upsert", entity) for entity in entities])
 
 
+def _write(table: TableClient, entity: dict[str, Any], mode: str) -> None:
+    """insert / replace (must exist) / upsert (insert-or-merge) one entity; see
+    :mod:`._table_requests` (the same request as the SDK's, ~0.5 ms less CPU)."""
+    if _table_requests.lean(table):
+        _table_requests.write_entity(table, entity, mode)
+    elif mode == "insert":
+        table.create_entity(entity)
+    elif mode == "replace":
+        table.update_entity(entity, mode=UpdateMode.REPLACE)
+    else:
+        table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+
+
 def _delete_quietly(table: TableClient, pk: str, rk: str) -> None:
     """Delete one entity; one that is already gone is not an error."""
     try:
@@ -127,7 +140,7 @@ class ImageTable(_Table):
     def insert(self, record: ImageRecord) -> bool:
         """Create the entity; False (and no change) when it already exists."""
         try:
-            self._table().create_entity(image_to_entity(record))
+            _write(self._table(), image_to_entity(record), "insert")
             return True
         except ResourceExistsError:
             return False
@@ -135,7 +148,7 @@ class ImageTable(_Table):
     @storage_call
     def replace_existing(self, record: ImageRecord) -> None:
         """Replace an entity that must exist; raises NotFound when it was deleted."""
-        self._table().update_entity(image_to_entity(record), mode=UpdateMode.REPLACE)
+        _write(self._table(), image_to_entity(record), "replace")
 
     @storage_call
     def get(self, user_key: str, image_id: str) -> ImageRecord:
@@ -194,7 +207,8 @@ class BatchTable(_Table):
 
     @storage_call
     def upsert(self, record: BatchRecord) -> None:
-        self._table().upsert_entity(
+        _write(
+            self._table(),
             {
                 "PartitionKey": record.user_key,
                 "RowKey": record.id,
@@ -203,7 +217,7 @@ class BatchTable(_Table):
                 "Rejected": record.rejected,
                 "Metadata": _json(record.metadata),
             },
-            mode=UpdateMode.REPLACE,
+            "upsert",
         )
 
     @storage_call

@@ -116,3 +116,25 @@ def test_blob_put_and_get_match_the_sdk(settings):
             _blob_requests.get(container, "u/missing")
     finally:
         container.delete_container()
+
+
+def test_queue_send_is_what_the_host_decodes(settings):
+    from dataclasses import replace
+
+    from azure.storage.queue import BinaryBase64DecodePolicy
+
+    from tagging.adapters.queues import TagQueue, decode_request
+    from tagging.core.records import TagRequest
+
+    queue_settings = replace(settings, queue="lean-" + uuid.uuid4().hex[:12])
+    sender = TagQueue(queue_settings)
+    request = TagRequest("bYWxpY2U", "1234567890123abcdef-000", force=True)
+    sender.send(request)
+    client = get_clients(queue_settings).queue.get_queue_client(
+        queue_settings.queue, message_decode_policy=BinaryBase64DecodePolicy()
+    )
+    try:
+        (message,) = list(client.receive_messages(max_messages=5))
+        assert decode_request(message.content) == request
+    finally:
+        client.delete_queue()
