@@ -118,6 +118,7 @@ def run_schemathesis(base_url: str, out: Path, max_examples: int, max_time: int,
     ``max_time`` seconds (the process is killed at twice that plus a minute)."""
     if not base_url.startswith(("http://127.0.0.1:", "http://localhost:")):
         raise ValueError("fuzzing targets this machine only (127.0.0.1)")
+    out = out.resolve()  # Schemathesis runs in it: report paths must not be relative
     out.mkdir(parents=True, exist_ok=True)
     har, ndjson = out / "requests.har", out / "events.ndjson"
     for stale in (har, ndjson):
