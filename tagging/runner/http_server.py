@@ -35,6 +35,12 @@ from .routing import Route, Router, RouteTemplate, join_template
 
 log = logging.getLogger("tagging.runner")
 MAX_BODY_BYTES = 104_857_600  # the host's request size limit (100 MB)
+#: Azure's front end refuses a URL longer than 4 KB (4,096 bytes) with 414 before the
+#: host or the app sees it; the runner does the same, with no body.
+MAX_URL_BYTES = 4096
+#: aiohttp's own request-line limit (8,190 bytes, answered with a plain-text 400) is
+#: raised above MAX_URL_BYTES so that the runner, not aiohttp, answers long URLs.
+READ_LINE_BYTES = 65_536
 _HOP_BY_HOP = {"content-length", "transfer-encoding", "connection", "keep-alive"}
 _NO_BODY = {204, 304}
 
@@ -64,6 +70,8 @@ class HttpHost:
         return app
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        if len(request.raw_path) > MAX_URL_BYTES:
+            return web.Response(status=414)
         if request.path.lower().startswith("/admin/"):  # reserved by the host: no function route here
             return self._builtin(request) or web.Response(status=404)
         found = self.router.resolve(request.method, request.raw_path)

@@ -23,7 +23,7 @@ from aiohttp import web
 
 from . import logsetup
 from .hostconfig import HostConfig, load_host_config
-from .http_server import HttpHost, describe
+from .http_server import READ_LINE_BYTES, HttpHost, describe
 from .indexing import (AppIndexError, HttpFunction, IndexedFunction, QueueFunction, TimerFunction, index_functions,
                        load_app)
 from .invoker import Invoker, thread_count
@@ -91,7 +91,8 @@ async def _serve(options: WorkerOptions) -> int:
     invoker = Invoker(executor, options.app_dir)
     http = HttpHost(functions, config.route_prefix, invoker, errors=indexed.errors)
     runner = web.AppRunner(http.application(), access_log=None, handle_signals=False,
-                           shutdown_timeout=options.shutdown_timeout)  # fmt: skip
+                           shutdown_timeout=options.shutdown_timeout,
+                           max_line_size=READ_LINE_BYTES)  # fmt: skip
     await runner.setup()
     await _start_site(runner, options)
 

@@ -193,3 +193,17 @@ def test_query_parameters_with_empty_values_are_dropped_as_by_the_host(host_app)
     # when joining a repeated name (StringValues.ToString skips empty values); a space is a value.
     assert echoed["params"] == {"b": "1", "d": " ", "e": "2"}
     assert echoed["url"].endswith("/api/echo/abc?a=&b=1&c&d=%20&e=&e=2")
+
+
+def test_urls_over_4_kb_get_414_without_a_body_and_shorter_ones_reach_the_function(host_app):
+    """Azure's front end refuses URLs over 4 KB with 414 before the host; aiohttp alone
+    would answer lines over 8,190 bytes with its own plain-text 400."""
+    from tagging.runner.http_server import MAX_URL_BYTES
+
+    base = "/api/echo/abc?pad="
+    fits = get(host_app, base + "x" * (MAX_URL_BYTES - len(base)))
+    assert fits.status_code == 200 and fits.json()["route_params"] == {"name": "abc"}
+    for length in (MAX_URL_BYTES + 1, 9000, 20_000):  # 9000 and 20,000: past aiohttp's own 8,190
+        refused = get(host_app, base + "x" * (length - len(base)))
+        assert refused.status_code == 414, length
+        assert refused.content == b"" and "Content-Type" not in refused.headers
