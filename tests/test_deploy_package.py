@@ -35,6 +35,7 @@ REQUIRED = [
     "tagging/__init__.py",
     "tagging/bindings/__init__.py",
     "tagging/bindings/upload.py",
+    "tagging/bindings/openapi.json",
     "tagging/core/classify/rules.json",
     "tagging/ui/static/",
 ]
