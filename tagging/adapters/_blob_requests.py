@@ -17,11 +17,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError
 from azure.core.rest import HttpRequest
 from azure.storage.blob import ContainerClient
 
-_ERRORS = {404: ResourceNotFoundError, 409: ResourceExistsError, 412: ResourceModifiedError}
+from ._pipeline import sdk_error, send
+
 _META = "x-ms-meta-"
 
 
@@ -30,16 +31,7 @@ def lean(container: ContainerClient) -> bool:
 
 
 def _error(response: Any) -> HttpResponseError:
-    status = response.status_code
-    error = _ERRORS.get(status, HttpResponseError)(message=f"blob storage answered {status}", response=response)
-    error.status_code = status
-    return error
-
-
-def _send(container: ContainerClient, request: HttpRequest) -> Any:
-    response = container._client._client.send_request(request, stream=True)
-    response.read()
-    return response
+    return sdk_error(response.status_code, f"blob storage answered {response.status_code}", response)
 
 
 def put(container: ContainerClient, name: str, data: bytes, content_type: str, metadata: dict[str, str] | None = None,
@@ -55,7 +47,7 @@ def put(container: ContainerClient, name: str, data: bytes, content_type: str, m
     if cache_control:
         headers["x-ms-blob-cache-control"] = cache_control
     request = HttpRequest("PUT", f"{container.url}/{quote(name)}", headers=headers, content=data)
-    response = _send(container, request)
+    response = send(container, request)
     if response.status_code != 201:
         raise _error(response)
 
@@ -63,7 +55,7 @@ def put(container: ContainerClient, name: str, data: bytes, content_type: str, m
 def get(container: ContainerClient, name: str) -> tuple[bytes, dict[str, str]]:
     """Get Blob: (bytes, metadata with ``content_type``) of block blob ``name``."""
     request = HttpRequest("GET", f"{container.url}/{quote(name)}", headers={"x-ms-version": container.api_version})
-    response = _send(container, request)
+    response = send(container, request)
     if response.status_code != 200:
         raise _error(response)
     metadata = {key[len(_META):]: value for key, value in response.headers.items() if key.lower().startswith(_META)}
@@ -83,7 +75,6 @@ def queue_send(queue: Any, text: str) -> None:
         "POST", f"{queue.url}/messages",
         headers={"x-ms-version": queue.api_version, "Content-Type": "application/xml; charset=utf-8"}, content=body,
     )  # fmt: skip
-    response = queue._client._client.send_request(request, stream=True)
-    response.read()
+    response = send(queue, request)
     if response.status_code != 201:
         raise _error(response)

@@ -23,10 +23,11 @@ from typing import Any, Iterator, Sequence
 from urllib.parse import quote
 from uuid import uuid4
 
-from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.core.rest import HttpRequest
 from azure.data.tables import TableClient
 from azure.data.tables._serialize import _add_entity_properties  # the SDK's own typing (Edm.*)
+
+from ._pipeline import sdk_error, send
 
 _PART_STATUS = re.compile(rb"^HTTP/1\.1 (\d{3})", re.MULTILINE)
 # The \$batch boundary is random per process, not per request: the service echoes it in
@@ -34,7 +35,6 @@ _PART_STATUS = re.compile(rb"^HTTP/1\.1 (\d{3})", re.MULTILINE)
 # compiles a regex for every new multipart boundary (~0.35 ms; a repeated one is
 # cached). Unguessable all the same, so no stored value can close the part early.
 _BATCH_BOUNDARY = f"batch_{uuid4()}"
-_ERRORS = {404: ResourceNotFoundError, 409: ResourceExistsError, 412: ResourceModifiedError}
 PAGE_SIZE = 1000
 
 
@@ -58,19 +58,6 @@ def _key(value: str) -> str:
 
 def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
-
-
-def _error(status: int, message: str, response: Any) -> HttpResponseError:
-    error = _ERRORS.get(status, HttpResponseError)(message=message, response=response)
-    error.status_code = status
-    return error
-
-
-def _send(table: TableClient, request: HttpRequest) -> Any:
-    """The response, body read (streamed, so azure-core does not decode the body too)."""
-    response = table._client._client.send_request(request, stream=True)
-    response.read()
-    return response
 
 
 def upsert_transaction(table: TableClient, entities: Sequence[dict[str, Any]]) -> None:
@@ -107,14 +94,14 @@ def upsert_transaction(table: TableClient, entities: Sequence[dict[str, Any]]) -
         },
         content=content,
     )
-    response = _send(table, request)
+    response = send(table, request)
     if response.status_code != 202:
-        raise _error(response.status_code, f"transaction refused: {response.status_code}", response)
+        raise sdk_error(response.status_code, f"transaction refused: {response.status_code}", response)
     statuses = [int(s) for s in _PART_STATUS.findall(response.content)]
     failed = [s for s in statuses if not 200 <= s < 300]
     if failed or not statuses:
         status = failed[0] if failed else 500
-        raise _error(status, f"transaction failed: an operation answered {status}", response)
+        raise sdk_error(status, f"transaction failed: an operation answered {status}", response)
 
 
 def range_query(table: TableClient, pk: str, start: str, end: str, select: Sequence[str]) -> Iterator[dict[str, Any]]:
@@ -129,9 +116,9 @@ def range_query(table: TableClient, pk: str, start: str, end: str, select: Seque
     headers = {"x-ms-version": version, "DataServiceVersion": "3.0", "Accept": "application/json;odata=nometadata"}
     while True:
         request = HttpRequest("GET", f"{base}/{table.table_name}()", params=params, headers=headers)
-        response = _send(table, request)
+        response = send(table, request)
         if response.status_code != 200:
-            raise _error(response.status_code, f"query refused: {response.status_code}", response)
+            raise sdk_error(response.status_code, f"query refused: {response.status_code}", response)
         yield from json.loads(response.content).get("value", [])
         next_pk = response.headers.get("x-ms-continuation-NextPartitionKey")
         if not next_pk:
@@ -160,6 +147,6 @@ def write_entity(table: TableClient, entity: dict[str, Any], mode: str) -> None:
         if mode == "replace":
             headers["If-Match"] = "*"
     body = json.dumps(_add_entity_properties(entity)).encode("utf-8")
-    response = _send(table, HttpRequest(method, url, headers=headers, content=body))
+    response = send(table, HttpRequest(method, url, headers=headers, content=body))
     if response.status_code != ok:
-        raise _error(response.status_code, f"{mode} refused: {response.status_code}", response)
+        raise sdk_error(response.status_code, f"{mode} refused: {response.status_code}", response)
