@@ -149,14 +149,17 @@ def write_status(connection_string: str, host: str, function: str, status: Sched
 def test_timers_fire_on_schedule_in_one_worker_without_overlap(azurite, start_runner, tmp_path):
     host = f"runner-test-{token()}"
     records = Records(tmp_path / "records.jsonl")
-    # "monitored" (hourly) recorded Next an hour ago: it is past due when the runner starts.
-    hour_ago = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
-    write_status(azurite.connection_string, host, "monitored",
-                 ScheduleStatus(hour_ago - timedelta(hours=1), hour_ago, hour_ago - timedelta(hours=1)))  # fmt: skip
+    # "monitored" and "daily" run yearly (on 1 January), so no occurrence falls inside the
+    # test however long it takes. "monitored" recorded Next = this year's 1 January, which
+    # has passed: it is past due when the runner starts.
+    now = datetime.now(timezone.utc)
+    this_year = datetime(now.year, 1, 1, tzinfo=timezone.utc)
+    last_year = datetime(now.year - 1, 1, 1, tzinfo=timezone.utc)
+    write_status(azurite.connection_string, host, "monitored", ScheduleStatus(last_year, this_year, last_year))
     env = runner_env(
         azurite.connection_string, RUNNER_TEST_RECORDS=str(records.path), AzureFunctionsWebHost__hostid=host,
-        TICK_SCHEDULE="*/1 * * * * *", TICK_SECONDS="1.5", DAILY_SCHEDULE="0 0 0 * * *",
-        MONITORED_SCHEDULE="0 0 * * * *",
+        TICK_SCHEDULE="*/1 * * * * *", TICK_SECONDS="1.5", DAILY_SCHEDULE="0 0 0 1 1 *",
+        MONITORED_SCHEDULE="0 0 0 1 1 *",
     )  # fmt: skip
     runner = start_runner(TIMER_APP, env, "--workers", "2", use_example=False)
 
@@ -170,10 +173,10 @@ def test_timers_fire_on_schedule_in_one_worker_without_overlap(azurite, start_ru
     daily = records.where("daily")
     assert len(daily) == 1 and daily[0]["past_due"] is False  # run_on_startup, once
     assert daily[0]["schedule"] == {"AdjustForDST": True}
-    assert daily[0]["status"]["Next"].startswith(datetime.now(timezone.utc).date().isoformat()[:4])
+    assert daily[0]["status"]["Next"].startswith(f"{now.year + 1}-01-01T00:00:00")  # the next occurrence
     monitored = records.where("monitored")
     assert len(monitored) == 1 and monitored[0]["past_due"] is True
-    assert monitored[0]["status"]["Next"] == hour_ago.isoformat()
+    assert monitored[0]["status"]["Next"] == this_year.isoformat()
 
     ticks = records.where("tick_start")
     done = records.where("tick_done")

@@ -77,6 +77,9 @@ def test_aged_out_images_cost_no_signing_and_no_request(storage):
     service = QueryService(dataclasses.replace(get_settings(), retention_days=7), dataclasses.replace(storage, blobs=counting))
     service.get_image(user_key(USER), old)
     assert counting.signed == 0
+    recent = _store(storage, 1)  # control: the same spy does see an image within the window signed
+    service.get_image(user_key(USER), recent)
+    assert counting.signed > 0
 
 
 def test_the_boundary_is_strictly_older_than_n_days():

@@ -408,5 +408,6 @@ def test_a_retried_upload_is_stored_once(page_for, ui_app, user, keep_alive):
     assert keys.count(keys[0]) == 2 and len(set(keys)) == 2, "a retry must resend its file's key; files differ"
     stored = requests.get(ui_app.url("/api/images"), headers={"X-MS-CLIENT-PRINCIPAL-ID": user}, timeout=30)
     assert sorted(image["filename"] for image in stored.json()["images"]) == ["chelsea.png", "coffee.png"]
+    expect(page.locator("#queue .queue-item")).to_have_count(2)
     for item in page.locator("#queue .queue-item").all():
         expect(item).to_have_attribute("data-state", "uploaded")

@@ -11,14 +11,13 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import imagehash  # dev dependency (requirements-dev.txt): a missing one fails, never skips
 import numpy as np
-import pytest
 from PIL import Image, ImageDraw
 
 from tagging.core.analysis import decode
 from tagging.core.analysis.fingerprint import perceptual_hash
 
-imagehash = pytest.importorskip("imagehash")
 
 PHOTOS = sorted((Path(__file__).parents[2] / "fixtures" / "photos").glob("*.[jp][pn]g"))
 
