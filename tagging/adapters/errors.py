@@ -50,8 +50,13 @@ def translate(error: AzureError) -> StorageError | AzureError:
         status = error.status_code or 0
         if status == 412:
             return Conflict("the entity changed since it was read")
-        if status >= 500 or status == 429:
+        if status >= 500 or status in (408, 429):
             return StorageUnavailable(f"storage answered {status}")
+        if status == 0:
+            # No status: a reply cut short or unreadable (DecodeError, IncompleteReadError),
+            # or a token the credential could not get (ClientAuthenticationError raised
+            # before any request, e.g. the managed identity endpoint briefly down).
+            return StorageUnavailable(f"storage call failed before a status: {type(error).__name__}")
     return error
 
 

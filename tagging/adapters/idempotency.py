@@ -28,7 +28,9 @@ from ..settings import Settings
 from .errors import storage_call
 from .tables import _Table
 
-RESULT_PART_CHARS = 30_000  # a string property holds at most 64 KiB of UTF-16 (32 K chars)
+# A string property holds at most 64 KiB of UTF-16; a character outside the BMP (an
+# emoji in a file name) takes 4 bytes, so 16,000 characters fit whatever they are.
+RESULT_PART_CHARS = 16_000
 
 
 def key_row(key: str) -> str:
