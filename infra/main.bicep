@@ -37,8 +37,8 @@ param principalType string = 'User'
 // near TAGGING_MAX_IMAGE_PIXELS (100 MP) still needs about 3-4 bytes per pixel, i.e.
 // 300-400 MB. 2048 MB (about 1 vCPU) holds the runtime, the classifier and a few such
 // decodes at once; 512 MB (about 0.25 vCPU) does not hold two: with 512 MB lower
-// TAGGING_MAX_IMAGE_PIXELS (e.g. 16 MP) or batchSize in host.json. A per-instance
-// decode budget is tracked in its own issue; until then keep the default 2048 MB.
+// TAGGING_MAX_IMAGE_PIXELS (e.g. 16 MP) or batchSize in host.json. The app sizes a
+// per-process decode budget from this value (TAGGING_INSTANCE_MEMORY_MB).
 @allowed([
   512
   2048

@@ -45,10 +45,6 @@ def die_with_parent() -> Callable[[], None]:
     return preexec
 
 
-def supported() -> bool:
-    return _prctl is not None
-
-
 def process_start_time(pid: int) -> int | None:
     """The process's start time in clock ticks after boot (``/proc/<pid>/stat`` field 22),
     or None when there is no such process (or no /proc)."""

@@ -83,7 +83,7 @@ class ConstantSchedule:
         return self.period < timedelta(minutes=1)
 
 
-def parse_schedule(expression: str) -> CronSchedule | ConstantSchedule:
+def parse_schedule(expression: str) -> Schedule:
     """The schedule ``expression`` (already resolved) describes; raises ScheduleError."""
     text = " ".join(expression.split())
     cron = _cron(text)

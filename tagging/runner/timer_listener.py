@@ -37,7 +37,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Mapping
 
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.functions.timer import TimerRequest
@@ -46,7 +46,7 @@ from azure.storage.blob.aio import BlobClient, BlobLeaseClient, BlobServiceClien
 from .indexing import TimerFunction
 from .invoker import Invoker, log_invocation, new_invocation_id
 from .queue_listener import STORAGE_LOG, STORAGE_WARNING_INTERVAL
-from .schedule import next_occurrences
+from .schedule import Schedule, next_occurrences
 
 log = logging.getLogger("tagging.runner")
 HOSTS_CONTAINER = "azure-webjobs-hosts"
@@ -96,7 +96,7 @@ def utc_now() -> datetime:
 
 
 def check_past_due(
-    status: ScheduleStatus | None, schedule: Any, now: datetime
+    status: ScheduleStatus | None, schedule: Schedule, now: datetime
 ) -> tuple[ScheduleStatus, bool, bool]:
     """(status to use, past due?, status changed and must be written): the extension's
     ``ScheduleMonitor.CheckPastDueAsync``. A changed schedule (the recorded ``Next`` is
