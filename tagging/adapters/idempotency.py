@@ -17,13 +17,14 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import UpdateMode
 
+from ..core.records import parse_iso, to_iso
 from ..settings import Settings
 from .errors import storage_call
 from .tables import _Table
@@ -36,15 +37,6 @@ RESULT_PART_CHARS = 16_000
 def key_row(key: str) -> str:
     """The RowKey of an idempotency key: its SHA-256, hex (64 safe characters)."""
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def iso(moment: datetime) -> str:
-    """``moment`` as stored: UTC ISO 8601 with milliseconds and a ``Z`` (fixed width)."""
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def parse_iso(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 @dataclass
@@ -68,8 +60,8 @@ def record_to_entity(record: IdempotencyRecord) -> dict[str, Any]:
         "PartitionKey": record.user_key,
         "RowKey": record.key_hash,
         "Fingerprint": record.fingerprint,
-        "CreatedAt": iso(record.created_at),
-        "LeaseUntil": iso(record.lease_until),
+        "CreatedAt": to_iso(record.created_at),
+        "LeaseUntil": to_iso(record.lease_until),
         "BatchId": record.batch_id,
         "UploadedAt": record.uploaded_at,
     }
@@ -142,7 +134,7 @@ class IdempotencyTable(_Table):
         entity already gone is not an error."""
         table = self._table()
         pager = table.query_entities(
-            "CreatedAt lt @cutoff", parameters={"cutoff": iso(created_before)}, select=["PartitionKey", "RowKey"],
+            "CreatedAt lt @cutoff", parameters={"cutoff": to_iso(created_before)}, select=["PartitionKey", "RowKey"],
             results_per_page=min(limit, 1000),
         )  # fmt: skip
         deleted = 0

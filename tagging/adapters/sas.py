@@ -27,6 +27,7 @@ from typing import Any, Callable, Protocol
 
 from azure.storage.blob import BlobSasPermissions, UserDelegationKey, generate_blob_sas
 
+from ..core.records import parse_iso
 from .errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
@@ -88,10 +89,6 @@ def refresh_threshold(ttl: timedelta) -> timedelta:
     return min(2 * ttl + REFRESH_MARGIN, key_lifetime(ttl) / 2)
 
 
-def _parse_time(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
 class DelegationKeyCache:
     """One user delegation key, fetched with ``fetch(start, expiry)`` and shared by every
     thread; see the module docstring for lifetime and refresh. ``fetches`` counts calls."""
@@ -137,7 +134,7 @@ class DelegationKeyCache:
         expiry = now + key_lifetime(self._ttl)
         key = self._fetch(start, expiry)
         self.fetches += 1
-        signed = _parse_time(key.signed_expiry) if getattr(key, "signed_expiry", None) else expiry
+        signed = parse_iso(key.signed_expiry) if getattr(key, "signed_expiry", None) else expiry
         return key, min(signed, expiry)
 
 

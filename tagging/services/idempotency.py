@@ -32,6 +32,7 @@ from typing import Any, Protocol
 
 from ..adapters import Conflict, IdempotencyRecord, NotFound, StorageError
 from ..adapters.idempotency import key_row
+from ..core.records import to_iso
 from ..logs import event
 from .errors import CONFLICT, INVALID, ServiceError
 
@@ -80,8 +81,6 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class Table(Protocol):  # the adapter's IdempotencyTable, as this module uses it
@@ -113,7 +112,7 @@ class Idempotency:
             now = self._clock()
             fresh = IdempotencyRecord(
                 user_key, key_hash, request_fingerprint, created_at=now, lease_until=now + LEASE,
-                batch_id=self._new_batch_id(), uploaded_at=_iso(now),
+                batch_id=self._new_batch_id(), uploaded_at=to_iso(now),
             )  # fmt: skip
             claimed = self._table.insert(fresh)
             if claimed is not None:

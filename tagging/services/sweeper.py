@@ -31,7 +31,7 @@ from typing import Callable
 
 from ..adapters import Storage
 from ..core import keys
-from ..core.records import TagRequest
+from ..core.records import TagRequest, to_iso
 from ..logs import event
 from ..settings import Settings
 from .idempotency import REMEMBER
@@ -128,7 +128,7 @@ class SweepService:
 
     def _sweep_stuck(self, now: datetime, result: SweepResult) -> None:
         cutoff = now - timedelta(seconds=self._settings.sweep_stuck_seconds)
-        before = cutoff.isoformat(timespec="milliseconds").replace("+00:00", "Z")  # as records store it
+        before = to_iso(cutoff)  # compared as the stored strings
         for user, image in self._storage.images.queued_before(before, self._settings.sweep_max_items):
             result.scanned += 1
             if not (keys.is_user_key(user) and keys.is_image_id(image)):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Sequence
 from urllib.parse import unquote
 
@@ -19,7 +19,7 @@ from ..adapters import NotFound, Storage, decode_request
 from ..core import keys
 from ..core.analysis import Analyser, Analysis, UndecodableImage, analyse, default_analysers
 from ..core.analysis import budget as decode_budget
-from ..core.records import FAILED, QUEUED, TAGGED, ImageRecord, TagRequest, now_iso
+from ..core.records import FAILED, QUEUED, TAGGED, ImageRecord, TagRequest, now_iso, parse_iso
 from ..core.tags import Tag, merge_tags
 from ..logs import event
 from ..settings import Settings
@@ -208,8 +208,8 @@ def _latency_ms(record: ImageRecord) -> int | None:
     or unreadable (e.g. blob metadata written by something else). Negative only when the
     uploading and tagging instances' clocks disagree; logged as measured."""
     try:
-        return (datetime.fromisoformat(record.tagged_at) - datetime.fromisoformat(record.uploaded_at)) // _MILLISECOND
-    except (TypeError, ValueError):
+        return (parse_iso(record.tagged_at) - parse_iso(record.uploaded_at)) // _MILLISECOND  # type: ignore[arg-type]
+    except (AttributeError, TypeError, ValueError):  # missing (None) or unreadable
         return None
 
 

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from ..adapters import Storage
-from ..core.records import TAGGED, ImageRecord
+from ..core.records import TAGGED, ImageRecord, parse_iso
 from ..core.tags import Tag
 
 
@@ -16,11 +16,9 @@ def aged_out(uploaded_at: str, retention_days: int, now: datetime | None = None)
     if retention_days <= 0 or not uploaded_at:
         return False
     try:
-        uploaded = datetime.fromisoformat(uploaded_at.replace("Z", "+00:00"))
+        uploaded = parse_iso(uploaded_at)
     except ValueError:
         return False
-    if uploaded.tzinfo is None:
-        uploaded = uploaded.replace(tzinfo=timezone.utc)
     return (now or datetime.now(timezone.utc)) - uploaded > timedelta(days=retention_days)
 
 
