@@ -131,6 +131,21 @@ def test_a_fresh_clone_gets_local_settings_json_copied_from_the_example(tmp_path
     assert capsys.readouterr().out == ""
 
 
+#: The runner's default --shutdown-timeout (30 s) plus time to stop polling and exit.
+STOP_BOUND_SECONDS = 60
+
+
+def _describe(pid: int) -> str:
+    """A process's command line and state, for a failure message."""
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        state = Path(f"/proc/{pid}/status").read_text().split("State:", 1)[1].splitlines()[0].strip()
+        parent = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]
+    except OSError:
+        return "gone"
+    return f"{command[:120]} [{state}, parent {parent}]"
+
+
 def _children(pid: int) -> set[int]:
     """Every live descendant of ``pid`` (from /proc)."""
     parents: dict[int, int] = {}
@@ -175,9 +190,13 @@ def test_make_start_killed_with_sigkill_leaves_no_azurite_nor_runner(tmp_path):
         assert azurite_pid in descendants and len(descendants) >= 2  # Azurite, the runner (and node's own)
         os.kill(start.process.pid, signal.SIGKILL)  # the launcher only, not its group
         start.process.wait(10)
-        # SIGTERM lets the runner stop gracefully (release timer leases, finish running
-        # invocations) while Azurite is going away too: allow for that on a loaded machine.
-        wait_until(lambda: not any(_alive(pid) for pid in descendants), timeout=30)
+        # SIGTERM starts the runner's graceful stop, bounded by its --shutdown-timeout (30 s)
+        # for running invocations and open connections, while Azurite is going away too.
+        try:
+            wait_until(lambda: not any(_alive(pid) for pid in descendants), timeout=STOP_BOUND_SECONDS)
+        except AssertionError:
+            survivors = {pid: _describe(pid) for pid in descendants if _alive(pid)}
+            raise AssertionError(f"still running {STOP_BOUND_SECONDS} s after SIGKILL of make start: {survivors}") from None
         assert not port_open(port) and not any(port_open(p) for p in DEFAULT_PORTS)
     finally:
         for pid in _children(start.process.pid) | ({azurite_pid} if "azurite_pid" in locals() else set()):
