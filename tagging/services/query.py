@@ -15,7 +15,7 @@ from .duplicates import DuplicateFinder
 from .errors import INVALID, NOT_FOUND, ServiceError
 from .paging import decode_token, encode_token, parse_limit
 from .views import image_detail, image_summary, record_from_index_summary
-from .words import indexed_words, query_words
+from .words import MAX_IMAGE_WORDS, indexed_words, query_words
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,8 @@ class QueryService:
         """Images in which all ``words`` were read (and tagged ``tag``), from the text
         index: the rows of one word (the longest, likely the rarest), each holding the
         image's words and tags to check the rest against. Never reads the images."""
+        if len(words) > MAX_IMAGE_WORDS:  # no image holds that many: nothing to read
+            return {"images": [], "continuation": None, "text": words, **({"tag": tag} if tag else {})}
         driver = max(words, key=len)
         others = set(words) - {driver}
         simple = not others and tag is None

@@ -77,6 +77,8 @@ class TagService:
             return self._log(Outcome("dropped", reason=f"not a tag request: {error}"), started)
         if not keys.is_image_id(request.image_id) or not keys.is_user_key(request.user_key):
             return self._log(Outcome("dropped", request.image_id, "message names no valid image"), started)
+        if request.retag_id is not None and not keys.is_retag_id(request.retag_id):
+            return self._log(Outcome("dropped", request.image_id, "message names no valid re-tag job"), started)
         outcome = self._tag(request, dequeue_count)
         return self._log(outcome, started, dequeue_count, request.force)
 

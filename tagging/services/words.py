@@ -10,7 +10,6 @@ from .errors import INVALID, ServiceError
 
 MIN_WORD_LENGTH = 2
 MAX_IMAGE_WORDS = 50  # per image, as the text analyser's contract caps facts.text.words
-MAX_QUERY_WORDS = 8
 
 
 def _fold(text: str) -> list[str]:
@@ -37,13 +36,11 @@ def indexed_words(facts: dict[str, Any]) -> list[str]:
 
 def query_words(raw: str) -> list[str]:
     """The distinct words of a ``?text=`` query (all must match); raises ServiceError
-    400 ``invalid_text`` when none is usable or there are more than 8. Single letters
-    are left out (they are never indexed)."""
+    400 ``invalid_text`` when none is usable. Single letters are left out (they are
+    never indexed). More than 50 words match no image (none has more), not an error."""
     words = list(dict.fromkeys(_fold(raw)))
     if not words:
         raise ServiceError(
             INVALID, "invalid_text", "text must hold a word of at least 2 letters or digits, e.g. ?text=exit"
         )
-    if len(words) > MAX_QUERY_WORDS:
-        raise ServiceError(INVALID, "invalid_text", f"text may hold at most {MAX_QUERY_WORDS} words")
     return words
