@@ -6,7 +6,7 @@ def test_indexed_function_names(functions):
     assert set(functions) == {
         "upload_images", "list_images", "get_image", "delete_image", "get_batch", "list_tags", "health",
         "tag_image", "tag_image_poison", "ui_page", "ui_asset", "openapi", "no_route",
-        "sweep_orphans",
+        "sweep_orphans", "retag_image", "retag_images", "get_retag",
     }  # fmt: skip
 
 
@@ -22,6 +22,9 @@ def test_http_routes_methods_and_auth(functions):
     assert routes["delete_image"][:2] == ("images/{id}", ("DELETE",))
     assert routes["get_batch"][:2] == ("batches/{id}", ("GET",))
     assert routes["list_tags"][:2] == ("tags", ("GET",))
+    assert routes["retag_image"][:2] == ("images/{id}/retag", ("POST",))
+    assert routes["retag_images"][:2] == ("retags", ("POST",))
+    assert routes["get_retag"][:2] == ("retags/{id}", ("GET",))
     assert routes["ui_page"][:2] == ("ui", ("GET",))
     assert routes["ui_asset"][:2] == ("ui/{*path}", ("GET",))
     assert routes["openapi"][:2] == ("openapi.json", ("GET",))

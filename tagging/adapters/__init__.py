@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from .blobs import BlobStore
     from .idempotency import IdempotencyRecord, IdempotencyTable
     from .queues import TagQueue, decode_request, encode_request
-    from .tables import BatchTable, FingerprintTable, ImageTable, TagIndexTable
+    from .tables import BatchTable, FingerprintTable, ImageTable, RetagTable, TagIndexTable, TextIndexTable
 
 # The modules that import the Storage SDKs load on first use, not with the app (cold
 # start: azure.storage.blob alone is ~0.3-0.9 s). Only the errors are eager.
@@ -26,6 +26,7 @@ _LAZY = {
     "BlobStore": ".blobs", "TagQueue": ".queues", "decode_request": ".queues", "encode_request": ".queues",
     "IdempotencyRecord": ".idempotency", "IdempotencyTable": ".idempotency", "BatchTable": ".tables",
     "FingerprintTable": ".tables", "ImageTable": ".tables", "TagIndexTable": ".tables",
+    "TextIndexTable": ".tables", "RetagTable": ".tables",
 }  # fmt: skip
 
 
@@ -40,7 +41,8 @@ def __getattr__(name: str) -> Any:
 
 @dataclass
 class Storage:
-    """The app's storage: blobs, the tag queue and five tables."""
+    """The app's storage: blobs, the tag queue and five tables (the text index shares
+    the tag index's table, re-tag jobs the batches' table)."""
 
     blobs: BlobStore
     queue: TagQueue
@@ -49,13 +51,15 @@ class Storage:
     index: TagIndexTable
     fingerprints: FingerprintTable
     idempotency: IdempotencyTable
+    words: TextIndexTable
+    retags: RetagTable
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Storage":
         from .blobs import BlobStore
         from .idempotency import IdempotencyTable
         from .queues import TagQueue
-        from .tables import BatchTable, FingerprintTable, ImageTable, TagIndexTable
+        from .tables import BatchTable, FingerprintTable, ImageTable, RetagTable, TagIndexTable, TextIndexTable
 
         return cls(
             blobs=BlobStore(settings),
@@ -65,6 +69,8 @@ class Storage:
             index=TagIndexTable(settings),
             fingerprints=FingerprintTable(settings),
             idempotency=IdempotencyTable(settings),
+            words=TextIndexTable(settings),
+            retags=RetagTable(settings),
         )
 
     def ping(self) -> dict[str, bool]:

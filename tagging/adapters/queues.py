@@ -16,10 +16,18 @@ from .errors import storage_call
 
 
 def encode_request(request: TagRequest) -> bytes:
-    """The message body: compact JSON of references only (well under 1 KiB)."""
-    message = {"v": TagRequest.VERSION, "user": request.user_key, "image": request.image_id}
-    if request.force:
+    """The message body: compact JSON of references only (well under 1 KiB).
+
+    ``{"v": 1, "user": <user key>, "image": <image id>}``, plus ``"force": true`` for a
+    re-check of a tagged image, plus ``"retag": <re-tag job id>`` (always forced) when a
+    user's re-tag job asked for it. Decoders ignore keys they do not know, so the
+    optional keys need no new version.
+    """
+    message: dict[str, object] = {"v": TagRequest.VERSION, "user": request.user_key, "image": request.image_id}
+    if request.force or request.retag_id:
         message["force"] = True
+    if request.retag_id:
+        message["retag"] = request.retag_id
     return json.dumps(message, separators=(",", ":")).encode("utf-8")
 
 
@@ -34,7 +42,10 @@ def decode_request(body: bytes) -> TagRequest:
     user, image = data.get("user"), data.get("image")
     if not isinstance(user, str) or not isinstance(image, str):
         raise ValueError("message lacks user or image")
-    return TagRequest(user_key=user, image_id=image, force=data.get("force") is True)
+    retag = data.get("retag")
+    if retag is not None and not isinstance(retag, str):
+        raise ValueError("message's retag is not a string")
+    return TagRequest(user_key=user, image_id=image, force=data.get("force") is True or retag is not None, retag_id=retag)
 
 
 class TagQueue:

@@ -7,6 +7,15 @@ per table and no query crosses users):
 - ``Batches``:  RowKey = batch id; metadata and counts of the upload request.
 - ``TagIndex``: RowKey = ``<tag>|<image id>``; one row per user + tag + image, holding a
   summary of the image so a search reads only the matching rows.
+  The *text index* shares the table in a partition of its own per user,
+  ``<user key>|text`` (so listing a user's tags never reads it): RowKey =
+  ``<word>|<image id>``, one row per word read in the image (``facts.text.words``),
+  with the same summary plus ``Words`` (all the image's words, JSON) so a search for
+  several words reads only the rows of one of them.
+- ``Batches`` also holds re-tag jobs: RowKey = ``<retag id>`` (``r`` + 19 characters,
+  sorting after every batch id) with ``Kind`` = ``retag``, and one row per image of the
+  job, RowKey = ``<retag id>|<image id>``, whose ``Status`` the tagger sets, so a job's
+  progress is one RowKey range like a batch's.
 """
 from __future__ import annotations
 
@@ -16,7 +25,7 @@ from typing import Any, Iterable, Iterator
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import TableClient, UpdateMode
 
-from ..core.records import BatchRecord, ImageRecord
+from ..core.records import BatchRecord, ImageRecord, RetagItem, RetagJob, RetagScope, RetagStatus
 from ..core.tags import Tag
 from ..settings import Settings
 from . import _table_requests
@@ -49,6 +58,7 @@ def image_to_entity(record: ImageRecord) -> dict[str, Any]:
         "HasThumbnail": record.has_thumbnail,
         "Sha256": record.sha256 or "",
         "Phash": record.phash or "",
+        "AnalysisVersion": record.analysis_version or "",
     }
 
 
@@ -69,6 +79,7 @@ def image_from_entity(entity: dict[str, Any]) -> ImageRecord:
         has_thumbnail=bool(entity.get("HasThumbnail", False)),
         sha256=entity.get("Sha256") or None,
         phash=entity.get("Phash") or None,
+        analysis_version=entity.get("AnalysisVersion") or None,
     )
 
 
@@ -171,6 +182,15 @@ class ImageTable(_Table):
         return [image_from_entity(e) for e in self._range(user_key, start, end, limit)]
 
     @storage_call
+    def versions(self, user_key: str) -> list[tuple[str, str, str | None]]:
+        """(image id, status, analysis version or None) of every image of the user,
+        newest first; reads three properties only (what a re-tag of all needs)."""
+        return [
+            (e["RowKey"], e.get("Status", ""), e.get("AnalysisVersion") or None)
+            for e in self._range(user_key, "", "~", None, ["RowKey", "Status", "AnalysisVersion"])
+        ]
+
+    @storage_call
     def queued_before(self, uploaded_before: str, limit: int) -> list[tuple[str, str]]:
         """(user key, image id) of at most ``limit`` records still ``queued`` whose
         ``UploadedAt`` (ISO 8601 UTC, as stored) is before ``uploaded_before``. The only
@@ -237,6 +257,19 @@ def index_row_key(tag: str, image_id: str) -> str:
     return f"{tag}{TAG_SEPARATOR}{image_id}"
 
 
+def _run(table: TableClient, operations: list[tuple[str, dict[str, Any]]]) -> None:
+    """Upserts in transactions of at most 100 operations (one partition), deletes singly
+    (deleting a row that does not exist fails a whole transaction)."""
+    for start in range(0, len(operations), TRANSACTION_LIMIT):
+        chunk = operations[start : start + TRANSACTION_LIMIT]
+        upserts = [entity for op, entity in chunk if op == "upsert"]
+        if upserts:
+            _upsert_transaction(table, upserts)
+        for op, entity in chunk:
+            if op == "delete":
+                _delete_quietly(table, entity["PartitionKey"], entity["RowKey"])
+
+
 class TagIndexTable(_Table):
     """One row per (user, tag, image). ``Summary`` holds the image's listing JSON."""
 
@@ -268,16 +301,7 @@ class TagIndexTable(_Table):
             )
         for name in stale:
             operations.append(("delete", {"PartitionKey": user_key, "RowKey": index_row_key(name, image_id)}))
-        table = self._table()
-        for start in range(0, len(operations), TRANSACTION_LIMIT):
-            chunk = operations[start : start + TRANSACTION_LIMIT]
-            deletes = [op for op in chunk if op[0] == "delete"]
-            upserts = [op for op in chunk if op[0] == "upsert"]
-            if upserts:
-                _upsert_transaction(table, [entity for _, entity in upserts])
-            # Deleting a row that does not exist fails a whole transaction; delete singly.
-            for _, entity in deletes:
-                _delete_quietly(table, entity["PartitionKey"], entity["RowKey"])
+        _run(self._table(), operations)
 
     @storage_call
     def delete_rows(self, user_key: str, image_id: str, tag_names: Iterable[str]) -> None:
@@ -308,6 +332,133 @@ class TagIndexTable(_Table):
             name = entity["RowKey"].rsplit(TAG_SEPARATOR, 1)[0]
             counts[name] = counts.get(name, 0) + 1
         return counts
+
+
+TEXT_PARTITION_SUFFIX = "|text"  # not in the user key alphabet: never a user's own partition
+
+
+def text_partition(user_key: str) -> str:
+    return user_key + TEXT_PARTITION_SUFFIX
+
+
+class TextIndexTable(_Table):
+    """One row per (user, word read in an image, image), in the tag index table's
+    ``<user key>|text`` partition. ``Summary`` as in :class:`TagIndexTable`; ``Words``
+    the image's searchable words (JSON list)."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings, settings.tag_index_table)
+
+    @storage_call
+    def replace_rows(
+        self, user_key: str, image_id: str, words: list[str], stale: Iterable[str], summary: dict[str, Any]
+    ) -> None:
+        """Upsert a row per word and delete the rows of ``stale`` words."""
+        pk, summary_json, words_json = text_partition(user_key), _json(summary), _json(words)
+        operations: list[tuple[str, dict[str, Any]]] = [
+            ("upsert", {"PartitionKey": pk, "RowKey": index_row_key(word, image_id), "ImageId": image_id,
+                        "Word": word, "Words": words_json, "Summary": summary_json})
+            for word in words
+        ]  # fmt: skip
+        operations += [("delete", {"PartitionKey": pk, "RowKey": index_row_key(w, image_id)}) for w in stale]
+        _run(self._table(), operations)
+
+    @storage_call
+    def delete_rows(self, user_key: str, image_id: str, words: Iterable[str]) -> None:
+        table, pk = self._table(), text_partition(user_key)
+        for word in words:
+            _delete_quietly(table, pk, index_row_key(word, image_id))
+
+    @storage_call
+    def search(
+        self, user_key: str, word: str, start_image_id: str | None, limit: int
+    ) -> list[tuple[str, dict[str, Any], list[str]]]:
+        """(image id, summary, the image's words) for ``word``, newest image first."""
+        start = index_row_key(word, start_image_id or "")
+        end = word + chr(ord(TAG_SEPARATOR) + 1)
+        return [
+            (row["ImageId"], json.loads(row.get("Summary") or "{}"), json.loads(row.get("Words") or "[]"))
+            for row in self._range(text_partition(user_key), start, end, limit, ["ImageId", "Summary", "Words"])
+        ]
+
+    @storage_call
+    def row_keys(self, user_key: str) -> list[str]:
+        """Every RowKey of the user's text index (tests and diagnostics; reads keys only)."""
+        return [e["RowKey"] for e in self._range(text_partition(user_key), "", "~", None, ["RowKey"])]
+
+
+RETAG_KIND = "retag"
+
+
+def retag_item_key(retag_id: str, image_id: str) -> str:
+    return f"{retag_id}{TAG_SEPARATOR}{image_id}"
+
+
+class RetagTable(_Table):
+    """Re-tag jobs and their per-image rows, in the batches table (see the module doc)."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings, settings.batches_table)
+
+    @storage_call
+    def put_job(self, job: RetagJob, image_ids: list[str]) -> None:
+        """Write the job row and a ``queued`` row per image (upserts: a retried request
+        writes the same rows again)."""
+        now = job.created_at
+        rows = [
+            {"PartitionKey": job.user_key, "RowKey": retag_item_key(job.id, image_id), "ImageId": image_id,
+             "Status": RetagStatus.QUEUED.value, "Error": "", "UpdatedAt": now}
+            for image_id in image_ids
+        ]  # fmt: skip
+        table = self._table()
+        for start in range(0, len(rows), TRANSACTION_LIMIT):
+            _upsert_transaction(table, rows[start : start + TRANSACTION_LIMIT])
+        _write(
+            table,
+            {"PartitionKey": job.user_key, "RowKey": job.id, "Kind": RETAG_KIND, "CreatedAt": job.created_at,
+             "Scope": job.scope.value, "AnalysisVersion": job.analysis_version, "Total": job.total},
+            "upsert",
+        )  # fmt: skip
+
+    @storage_call
+    def set_item(self, user_key: str, retag_id: str, item: RetagItem) -> None:
+        _write(
+            self._table(),
+            {"PartitionKey": user_key, "RowKey": retag_item_key(retag_id, item.image_id), "ImageId": item.image_id,
+             "Status": item.status.value, "Error": _json(item.error) if item.error else "",
+             "UpdatedAt": item.updated_at or ""},
+            "upsert",
+        )  # fmt: skip
+
+    @storage_call
+    def get_job(self, user_key: str, retag_id: str) -> RetagJob:
+        """The job; raises NotFound (also for a batch row under that key)."""
+        entity = self._table().get_entity(user_key, retag_id)
+        if entity.get("Kind") != RETAG_KIND:
+            raise NotFound("not a re-tag job")
+        return RetagJob(
+            user_key=user_key,
+            id=retag_id,
+            created_at=entity.get("CreatedAt", ""),
+            scope=RetagScope(entity.get("Scope", RetagScope.ALL.value)),
+            analysis_version=entity.get("AnalysisVersion", ""),
+            total=int(entity.get("Total", 0)),
+        )
+
+    @storage_call
+    def items(self, user_key: str, retag_id: str) -> list[RetagItem]:
+        """The job's images in id order (newest first)."""
+        prefix = retag_id + TAG_SEPARATOR
+        return [
+            RetagItem(
+                image_id=e["ImageId"],
+                status=RetagStatus(e.get("Status", RetagStatus.QUEUED.value)),
+                error=json.loads(e["Error"]) if e.get("Error") else None,
+                updated_at=e.get("UpdatedAt") or None,
+            )
+            for e in self._range(user_key, prefix, retag_id + chr(ord(TAG_SEPARATOR) + 1), None,
+                                 ["ImageId", "Status", "Error", "UpdatedAt"])
+        ]  # fmt: skip
 
 
 class FingerprintTable(_Table):

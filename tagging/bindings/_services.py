@@ -32,6 +32,13 @@ def query_service():  # type: ignore[no-untyped-def]
 
 
 @lru_cache(maxsize=1)
+def retag_service():  # type: ignore[no-untyped-def]
+    from ..services.retag import RetagService
+
+    return RetagService(get_settings(), _storage())
+
+
+@lru_cache(maxsize=1)
 def tag_service():  # type: ignore[no-untyped-def]
     from ..services.tagging import TagService
 
@@ -41,5 +48,5 @@ def tag_service():  # type: ignore[no-untyped-def]
 def reset() -> None:
     """Forget cached settings and services (tests change the environment)."""
     get_settings.cache_clear()
-    for cached in (_storage, upload_service, query_service, tag_service):
+    for cached in (_storage, upload_service, query_service, retag_service, tag_service):
         cached.cache_clear()

@@ -16,7 +16,7 @@ def list_images(req: func.HttpRequest) -> func.HttpResponse:
     user = caller(req)
     return json_response(
         _services.query_service().list_images(
-            user, req.params.get("tag"), req.params.get("limit"), req.params.get("continuation")
+            user, req.params.get("tag"), req.params.get("limit"), req.params.get("continuation"), req.params.get("text")
         )
     )
 

@@ -14,6 +14,8 @@ exit codes: 0 ok; 1 some files rejected or failed (or not found); 2 usage or con
 examples:
   tagging upload ~/Pictures/trip --metadata '{"album": "trip"}' --wait
   tagging search cat
+  tagging search --text "exit only"
+  tagging retag --all --outdated --wait
   tagging show 8204726335896u3o4bq-000
 """
 
@@ -63,14 +65,27 @@ def parser() -> argparse.ArgumentParser:
     listing.add_argument("--limit", type=_positive, default=50, help="how many images at most (default 50)")
     _global_options(listing)
 
-    search = commands.add_parser("search", help="images with a tag")
-    search.add_argument("tag", metavar="TAG")
+    search = commands.add_parser("search", help="images with a tag, or with words read in them (--text)")
+    search.add_argument("tag", metavar="TAG", nargs="?", help="a tag (optional with --text)")
+    search.add_argument("--text", metavar="WORDS", help="words read in the image (every one must be found)")
     search.add_argument("--limit", type=_positive, default=50, help="how many images at most (default 50)")
     _global_options(search)
 
     show = commands.add_parser("show", help="one image: tags, facts, URL of the original")
     show.add_argument("image_id", metavar="ID")
     _global_options(show)
+
+    retag = commands.add_parser("retag", help="tag images again with the app's current analysers")
+    retag.add_argument("image_id", metavar="ID", nargs="?", help="the image to re-tag (or --all)")
+    retag.add_argument("--all", action="store_true", help="every tagged or failed image of yours")
+    retag.add_argument("--outdated", action="store_true",
+                       help="with --all: only images tagged by an older analysis version")
+    retag.add_argument("--wait", action="store_true", help="wait until every image is re-tagged or failed")
+    retag.add_argument("--wait-timeout", type=_positive_float, default=600.0,
+                       help="seconds --wait waits at most (default 600)")
+    retag.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                       help="a progress bar on stderr while waiting (default: when stderr is a terminal)")
+    _global_options(retag)
 
     delete = commands.add_parser("delete", help="delete an image")
     delete.add_argument("image_id", metavar="ID")
@@ -90,6 +105,10 @@ def parse(argv: list[str] | None, env: dict[str, str] | None = None) -> argparse
     args.timeout = getattr(args, "timeout", 60.0)
     if not args.url.startswith(("http://", "https://")):
         raise UsageError(f"--url {args.url!r} must start with http:// or https://")
+    if args.command == "search" and not (args.tag or args.text):
+        raise UsageError("search needs a TAG, --text WORDS, or both")
+    if args.command == "retag" and bool(args.image_id) == bool(args.all or args.outdated):
+        raise UsageError("retag needs an image ID or --all (--outdated implies --all), not both")
     if getattr(args, "metadata", None) is not None:
         args.metadata = check_metadata(args.metadata)
     return args

@@ -7,9 +7,9 @@ import time
 from typing import Any
 
 from . import output
-from .client import ApiClient, ApiError
+from .client import IDEMPOTENCY_HEADER, ApiClient, ApiError, new_idempotency_key
 from .progress import Progress
-from .upload import ERROR, QUEUED, REJECTED, collect, upload_all, wait_for_tags
+from .upload import ERROR, QUEUED, REJECTED, collect, upload_all, wait_for_retag, wait_for_tags
 
 OK, SOME_FAILED, USAGE = 0, 1, 2
 PAGE_MAX = 100  # the API's largest page
@@ -52,12 +52,12 @@ def upload(args: argparse.Namespace, client: ApiClient) -> int:
     return OK
 
 
-def list_images(args: argparse.Namespace, client: ApiClient, tag: str | None = None) -> int:
+def list_images(args: argparse.Namespace, client: ApiClient, tag: str | None = None, text: str | None = None) -> int:
     images: list[dict[str, Any]] = []
     token = None
     tag = tag if tag is not None else args.tag
     while len(images) < args.limit:
-        params = {"limit": min(PAGE_MAX, args.limit - len(images)), "tag": tag, "continuation": token}
+        params = {"limit": min(PAGE_MAX, args.limit - len(images)), "tag": tag, "text": text, "continuation": token}
         page = client.get("images", {k: v for k, v in params.items() if v})
         images += page["images"]
         token = page.get("continuation")
@@ -71,7 +71,39 @@ def list_images(args: argparse.Namespace, client: ApiClient, tag: str | None = N
 
 
 def search(args: argparse.Namespace, client: ApiClient) -> int:
-    return list_images(args, client, tag=args.tag)
+    return list_images(args, client, tag=args.tag, text=args.text)
+
+
+def retag(args: argparse.Namespace, client: ApiClient) -> int:
+    """Queue a re-tag job; with --wait, follow its progress to the end. Exit 1 when an
+    image failed to re-tag (it keeps its previous tags) or waiting timed out."""
+    key = new_idempotency_key()  # the same on every retry of this request
+    if args.image_id:
+        job = client.call("POST", f"{client.image_path(args.image_id)}/retag", headers={IDEMPOTENCY_HEADER: key})
+    else:
+        params = {"outdated": "true"} if args.outdated else None
+        job = client.call("POST", "retags", params=params, headers={IDEMPOTENCY_HEADER: key})
+    human = not args.json
+    if human:
+        print(f"re-tag {job['retag_id']}: {job['total']} image(s) queued (analysis version {job['analysis_version']})",
+              file=sys.stderr)  # fmt: skip
+    if not args.wait:
+        if args.json:
+            output.emit_json(job)
+        else:
+            print(job["retag_id"])
+        return OK
+    show_progress = sys.stderr.isatty() if args.progress is None else args.progress
+    state = wait_for_retag(client, job["retag_id"], args.wait_timeout, Progress(show_progress and human, 0))
+    if args.json:
+        output.emit_json(state)
+    else:
+        print("\n".join(output.retag_lines(state)))
+    if not state["done"]:
+        if human:
+            print(f"gave up waiting after {args.wait_timeout:g} s", file=sys.stderr)
+        return SOME_FAILED
+    return SOME_FAILED if state["failed"] else OK
 
 
 def show(args: argparse.Namespace, client: ApiClient) -> int:
@@ -92,7 +124,7 @@ def delete(args: argparse.Namespace, client: ApiClient) -> int:
     return OK
 
 
-COMMANDS = {"upload": upload, "list": list_images, "search": search, "show": show, "delete": delete}
+COMMANDS = {"upload": upload, "list": list_images, "search": search, "show": show, "delete": delete, "retag": retag}
 
 
 def exit_code_for(error: ApiError) -> int:

@@ -54,6 +54,7 @@ def detail_lines(image: dict[str, Any]) -> list[str]:
         f"batch:        {image['batch_id']}",
         f"uploaded:     {image.get('uploaded_at') or '-'}",
         f"tagged:       {image.get('tagged_at') or '-'}",
+        f"analysis:     version {image.get('analysis_version') or '-'}",
         f"size:         {image.get('size')} bytes, {image.get('content_type') or '?'}",
     ]
     if image.get("error"):
@@ -66,6 +67,20 @@ def detail_lines(image: dict[str, Any]) -> list[str]:
         text = value if plain else json.dumps(value, ensure_ascii=False)
         lines.append(f"  {key:<20} {text}")
     lines.append(f"original:     {image.get('url') or '-'}")
+    return lines
+
+
+def retag_lines(job: dict[str, Any]) -> list[str]:
+    """A re-tag job's outcome: one line per image that failed, then the counts."""
+    lines = [
+        f"{image['id']}  failed  {(image.get('error') or {}).get('message', '')} ({(image.get('error') or {}).get('code', '')})"
+        for image in job.get("images", [])
+        if image["status"] == "failed"
+    ]
+    lines.append(
+        f"re-tag {job['retag_id']}: {job['tagged']} re-tagged, {job['failed']} failed, {job['queued']} queued"
+        f" of {job['total']} (analysis version {job['analysis_version']})"
+    )
     return lines
 
 

@@ -126,6 +126,25 @@ def _upload_one(
         result.error = rejected.get("error") or {"code": "rejected", "message": "the app did not accept the file"}
 
 
+def wait_for_retag(client: ApiClient, retag_id: str, timeout: float, progress: Progress) -> dict[str, Any]:
+    """Poll a re-tag job until no image of it is queued, or ``timeout`` seconds; its
+    last progress answer. Connection trouble raises ConnectionFailed."""
+    state = client.get(f"retags/{retag_id}")
+    bar = progress.overall(state["total"], "re-tagged")
+    shown = 0
+    deadline = time.monotonic() + timeout
+    while True:
+        settled = state["total"] - state["queued"]
+        bar.update(settled - shown)
+        shown = settled
+        if state["done"] or time.monotonic() >= deadline:
+            break
+        time.sleep(POLL_SECONDS)
+        state = client.get(f"retags/{retag_id}")
+    bar.close()
+    return state
+
+
 def wait_for_tags(client: ApiClient, results: list[FileResult], timeout: float, progress: Progress) -> bool:
     """Poll each pending batch until its images are tagged or failed; True when all
     settled within ``timeout`` seconds. Connection trouble raises ConnectionFailed."""

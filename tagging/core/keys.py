@@ -19,6 +19,7 @@ import time
 
 _MAX_MS = 9_999_999_999_999
 _B32 = "abcdefghijklmnopqrstuvwxyz234567"
+RETAG_ID = re.compile(r"^r[0-9]{13}[a-z2-7]{6}$")
 BATCH_ID = re.compile(r"^[0-9]{13}[a-z2-7]{6}$")
 IMAGE_ID = re.compile(r"^[0-9]{13}[a-z2-7]{6}-[0-9]{3}$")
 USER_KEY = re.compile(r"^(b[A-Za-z0-9_-]{1,128}|h[0-9a-f]{64})$")
@@ -53,6 +54,21 @@ def new_batch_id(now_ms: int | None = None) -> str:
     now = int(time.time() * 1000) if now_ms is None else now_ms
     suffix = "".join(secrets.choice(_B32) for _ in range(6))
     return f"{_MAX_MS - now:013d}{suffix}"
+
+
+def new_retag_id(now_ms: int | None = None) -> str:
+    """A new re-tag job id: ``r`` + a batch id (so it carries its creation time and
+    later jobs sort first)."""
+    return "r" + new_batch_id(now_ms)
+
+
+def retag_requested_ms(retag_id: str) -> int:
+    """The Unix epoch milliseconds a re-tag id was made at (see :func:`new_retag_id`)."""
+    return _MAX_MS - int(retag_id[1:14])
+
+
+def is_retag_id(value: str) -> bool:
+    return bool(RETAG_ID.match(value))
 
 
 def image_id(batch_id: str, index: int) -> str:

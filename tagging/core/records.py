@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from enum import Enum
 from typing import Any
 
 from .tags import Tag
@@ -47,6 +48,7 @@ class ImageRecord:
     has_thumbnail: bool = False
     sha256: str | None = None
     phash: str | None = None
+    analysis_version: str | None = None  # ANALYSIS_VERSION of the analysers that tagged it
 
 
 @dataclass
@@ -61,6 +63,46 @@ class BatchRecord:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
+class RetagStatus(str, Enum):
+    """Where one image of a re-tag job stands."""
+
+    QUEUED = "queued"
+    TAGGED = "tagged"  # re-tagged, or already tagged by the current analysers since the request
+    FAILED = "failed"  # not re-tagged; the image keeps its previous tags (see ``error``)
+
+
+@dataclass
+class RetagItem:
+    """One image of a re-tag job: its status and, when failed, why."""
+
+    image_id: str
+    status: RetagStatus = RetagStatus.QUEUED
+    error: dict[str, str] | None = None
+    updated_at: str | None = None
+
+
+class RetagScope(str, Enum):
+    """What a re-tag job covers: one image, all of the user's, or those tagged by
+    another analysis version than the current one."""
+
+    IMAGE = "image"
+    ALL = "all"
+    OUTDATED = "outdated"
+
+
+@dataclass
+class RetagJob:
+    """A re-tag request of one user: ``analysis_version`` is the version it asked for;
+    ``total`` the images it queued."""
+
+    user_key: str
+    id: str
+    created_at: str
+    scope: RetagScope
+    analysis_version: str
+    total: int
+
+
 @dataclass(frozen=True)
 class TagRequest:
     """The queue message: references only, never image bytes."""
@@ -68,5 +110,6 @@ class TagRequest:
     user_key: str
     image_id: str
     force: bool = False  # re-tag even when already tagged (duplicate re-checks)
+    retag_id: str | None = None  # the re-tag job asking (implies force); see keys.new_retag_id
 
     VERSION = 1

@@ -1,4 +1,5 @@
-"""Queries: a user's images, one image, a batch's progress, tags; delete; health."""
+"""Queries: a user's images (all, by tag, by words read in them), one image, a batch's
+progress, tags; delete; health."""
 from __future__ import annotations
 
 import logging
@@ -14,10 +15,13 @@ from .duplicates import DuplicateFinder
 from .errors import INVALID, NOT_FOUND, ServiceError
 from .paging import decode_token, encode_token, parse_limit
 from .views import image_detail, image_summary, record_from_index_summary
+from .words import MAX_IMAGE_WORDS, indexed_words, query_words
 
 log = logging.getLogger(__name__)
 
 _ID_END = chr(ord("9") + 1)  # sorts after every image id (they start with a digit)
+SCAN_CHUNK = 100  # text index rows read per request while filtering a several-word search
+MAX_SCAN = 1000  # rows one page may examine; a sparser match answers a short page + continuation
 
 
 def _not_found(what: str) -> ServiceError:
@@ -31,21 +35,24 @@ class QueryService:
         self._duplicates = DuplicateFinder(storage)
 
     def list_images(
-        self, user_key: str, tag: str | None, limit: str | None, continuation: str | None
+        self, user_key: str, tag: str | None, limit: str | None, continuation: str | None, text: str | None = None
     ) -> dict[str, Any]:
-        """A page of the user's images, newest first; with ``tag``, only those tagged so."""
+        """A page of the user's images, newest first; with ``tag``, only those tagged so;
+        with ``text``, only those in which every word of it was read (and tagged ``tag``
+        too when both are given). Blank values count as absent."""
         page_size = parse_limit(limit)
         start = decode_token(continuation)
-        if tag is not None and tag.strip() != "":
-            return self._search(user_key, tag, page_size, start)
+        has_tag = tag is not None and tag.strip() != ""
+        if text is not None and text.strip() != "":
+            return self._search_text(user_key, query_words(text), _tag_name(tag) if has_tag else None, page_size, start)
+        if has_tag:
+            return self._search(user_key, tag or "", page_size, start)
         rows = self._storage.images.range(user_key, start or "", _ID_END, page_size + 1)
         images = [self._summary(r) for r in rows[:page_size]]
         return {"images": images, "continuation": encode_token(rows[page_size].id) if len(rows) > page_size else None}
 
     def _search(self, user_key: str, raw_tag: str, page_size: int, start: str | None) -> dict[str, Any]:
-        name = normalise_tag(raw_tag)
-        if not name or not is_tag_name(name):
-            raise ServiceError(INVALID, "invalid_tag", "tag must contain letters or digits, e.g. ?tag=cat")
+        name = _tag_name(raw_tag)
         rows = self._storage.index.search(user_key, name, start, page_size + 1)
         images = [
             self._summary(record_from_index_summary(user_key, image_id, summary))
@@ -53,6 +60,39 @@ class QueryService:
         ]
         next_token = encode_token(rows[page_size][0]) if len(rows) > page_size else None
         return {"images": images, "continuation": next_token, "tag": name}
+
+    def _search_text(
+        self, user_key: str, words: list[str], tag: str | None, page_size: int, start: str | None
+    ) -> dict[str, Any]:
+        """Images in which all ``words`` were read (and tagged ``tag``), from the text
+        index: the rows of one word (the longest, likely the rarest), each holding the
+        image's words and tags to check the rest against. Never reads the images."""
+        if len(words) > MAX_IMAGE_WORDS:  # no image holds that many: nothing to read
+            return {"images": [], "continuation": None, "text": words, **({"tag": tag} if tag else {})}
+        driver = max(words, key=len)
+        others = set(words) - {driver}
+        simple = not others and tag is None
+        chunk = page_size if simple else SCAN_CHUNK
+        found: list[dict[str, Any]] = []
+        next_id: str | None = None
+        cursor, scanned = start, 0
+        while next_id is None:
+            rows = self._storage.words.search(user_key, driver, cursor, chunk + 1)
+            for image_id, summary, image_words in rows[:chunk]:
+                if len(found) == page_size or scanned == MAX_SCAN:
+                    next_id = image_id
+                    break
+                scanned += 1
+                if others.issubset(image_words) and (tag is None or any(t.get("name") == tag for t in summary.get("tags", []))):
+                    found.append(self._summary(record_from_index_summary(user_key, image_id, summary)))
+            else:
+                if len(rows) <= chunk:
+                    break
+                cursor = rows[chunk][0]
+        answer: dict[str, Any] = {"images": found, "continuation": encode_token(next_id) if next_id else None, "text": words}
+        if tag is not None:
+            answer["tag"] = tag
+        return answer
 
     def get_image(self, user_key: str, image_id: str) -> dict[str, Any]:
         return image_detail(self._find(user_key, image_id), self._storage, self._settings.retention_days)
@@ -90,6 +130,9 @@ class QueryService:
         record = self._find(user_key, image_id)
         if record.tags:
             self._storage.index.delete_rows(user_key, image_id, {t.name for t in record.tags})
+        words = indexed_words(record.facts)
+        if words:
+            self._storage.words.delete_rows(user_key, image_id, words)
         self._storage.blobs.delete_image_blobs(user_key, image_id)
         self._duplicates.forget(user_key, image_id, record.phash)
         try:
@@ -113,3 +156,11 @@ class QueryService:
         if record is None:
             raise _not_found("image")
         return record
+
+
+def _tag_name(raw_tag: str | None) -> str:
+    """``?tag=`` folded to a tag name; ServiceError 400 ``invalid_tag`` when nothing is left."""
+    name = normalise_tag(raw_tag or "")
+    if not name or not is_tag_name(name):
+        raise ServiceError(INVALID, "invalid_tag", "tag must contain letters or digits, e.g. ?tag=cat")
+    return name

@@ -5,26 +5,36 @@ names (deterministic keys), and the status is written last, so the same message 
 twice, even concurrently, converges on one state. Storage errors propagate (the host
 retries the message); an image that cannot be decoded is marked ``failed`` and not
 retried.
+
+A re-tag (a message naming a re-tag job, see :mod:`.retag`) runs the analysers again
+over the stored original. It is skipped, and its job row marked ``tagged``, when the
+image was already tagged by the current analysis version since the job was made (a
+duplicate delivery, or a second job while one is pending). A re-tag that cannot
+finish (the original is gone, or no longer decodes) leaves a tagged image as it was,
+previous tags and version included, and marks its job row ``failed`` with the reason.
 """
 from __future__ import annotations
 
 import logging
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Sequence
 from urllib.parse import unquote
 
 from ..adapters import NotFound, Storage, decode_request
 from ..core import keys
-from ..core.analysis import Analyser, Analysis, UndecodableImage, analyse, default_analysers
+from ..core.analysis import ANALYSIS_VERSION, Analyser, Analysis, UndecodableImage, analyse, default_analysers
 from ..core.analysis import budget as decode_budget
-from ..core.records import FAILED, QUEUED, TAGGED, ImageRecord, TagRequest, now_iso, parse_iso
+from ..core.records import (
+    FAILED, QUEUED, TAGGED, ImageRecord, RetagItem, RetagStatus, TagRequest, now_iso, parse_iso, to_iso,
+)  # fmt: skip
 from ..core.tags import Tag, merge_tags
 from ..logs import event
 from ..settings import Settings
 from .duplicates import DuplicateCheck, DuplicateFinder
 from .views import index_summary
+from .words import indexed_words
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +54,14 @@ class Outcome:
 
 
 class TagService:
-    def __init__(self, settings: Settings, storage: Storage, analysers: Sequence[Analyser] | None = None) -> None:
+    def __init__(
+        self, settings: Settings, storage: Storage, analysers: Sequence[Analyser] | None = None,
+        analysis_version: str = ANALYSIS_VERSION,
+    ) -> None:  # fmt: skip
+        """``analysis_version``: recorded on every image this service tags (tests that
+        pass their own ``analysers`` may name theirs)."""
         self._settings = settings
+        self._version = analysis_version
         self._storage = storage
         self._analysers = list(default_analysers(settings.store_gps) if analysers is None else analysers)
         self._duplicates = DuplicateFinder(storage)
@@ -61,6 +77,8 @@ class TagService:
             return self._log(Outcome("dropped", reason=f"not a tag request: {error}"), started)
         if not keys.is_image_id(request.image_id) or not keys.is_user_key(request.user_key):
             return self._log(Outcome("dropped", request.image_id, "message names no valid image"), started)
+        if request.retag_id is not None and not keys.is_retag_id(request.retag_id):
+            return self._log(Outcome("dropped", request.image_id, "message names no valid re-tag job"), started)
         outcome = self._tag(request, dequeue_count)
         return self._log(outcome, started, dequeue_count, request.force)
 
@@ -72,7 +90,11 @@ class TagService:
         # finished work and to find index rows of tags that no longer apply.
         read = request.force or dequeue_count > 1
         existing = self._storage.images.find(user, image) if read else None
-        if existing is not None and existing.status == TAGGED and not request.force:
+        if request.retag_id is not None:
+            done = self._retag_done(request, existing)
+            if done is not None:
+                return done
+        elif existing is not None and existing.status == TAGGED and not request.force:
             return Outcome("skipped", image, "already tagged")
         try:
             data, metadata = self._storage.blobs.get_original(user, image)
@@ -82,31 +104,77 @@ class TagService:
             if existing is None:
                 # Deleted by its owner, or an upload that died before it was accepted.
                 return Outcome("dropped", image, "no blob and no record")
-            self._fail(existing, "blob_missing", "the original was deleted before it could be tagged")
+            message = "the original was deleted before it could be tagged"
+            if self._keep_previous(request, existing, "blob_missing", message):
+                return Outcome(FAILED, image, "blob_missing")
+            self._fail(existing, "blob_missing", message)
+            self._retag_item(request, RetagStatus.FAILED, {"code": "blob_missing", "message": message})
             return Outcome(FAILED, image, "blob_missing", _latency_ms(existing))
         record = existing or self._record_from_blob(request, data, metadata)
         try:
             analysis = analyse(data, self._settings.max_image_pixels, self._analysers)
         except UndecodableImage as error:
+            if self._keep_previous(request, record, error.code, error.message):
+                return Outcome(FAILED, image, error.code)
             self._fail(record, error.code, error.message)
+            self._retag_item(request, RetagStatus.FAILED, {"code": error.code, "message": error.message})
             return Outcome(FAILED, image, error.code, _latency_ms(record))
 
         self._storage.blobs.put_thumbnail(user, image, analysis.thumbnail)
         duplicate = self._duplicates.check(user, image, analysis.sha256, analysis.phash)
         previous = {t.name for t in record.tags}
-        _apply(record, analysis, duplicate)
+        previous_words = set(indexed_words(record.facts))
+        _apply(record, analysis, duplicate, self._version)
+        summary = index_summary(record)
         self._storage.index.replace_rows(
-            user, image, analysis.tags, stale=previous - {t.name for t in analysis.tags}, summary=index_summary(record)
+            user, image, analysis.tags, stale=previous - {t.name for t in analysis.tags}, summary=summary
         )
+        words = indexed_words(record.facts)
+        if words or previous_words:  # most photos hold no text: no call at all
+            self._storage.words.replace_rows(user, image, words, stale=previous_words - set(words), summary=summary)
         # Status last: "tagged" implies the index rows and thumbnail exist.
         if not self._commit(record):
             # Deleted while we worked: remove what this run wrote, keep it deleted.
             self._storage.index.delete_rows(user, image, {t.name for t in analysis.tags})
+            if words:
+                self._storage.words.delete_rows(user, image, words)
             self._storage.blobs.delete_image_blobs(user, image)
             self._duplicates.forget(user, image, analysis.phash)
+            self._retag_item(request, RetagStatus.FAILED, {"code": "image_deleted", "message": "the image was deleted"})
             return Outcome("dropped", image, "deleted while tagging")
+        self._retag_item(request, RetagStatus.TAGGED)
         self._recheck_newer(user, duplicate.newer)
         return Outcome(TAGGED, image, latency_ms=_latency_ms(record))
+
+    def _retag_done(self, request: TagRequest, existing: ImageRecord | None) -> Outcome | None:
+        """The outcome of a re-tag message with nothing to do, or None to go on: the
+        image is gone, or the current analysers tagged it since the job was made."""
+        if existing is None:
+            self._retag_item(request, RetagStatus.FAILED, {"code": "image_deleted", "message": "the image was deleted"})
+            return Outcome("dropped", request.image_id, "no record")
+        requested = to_iso(datetime.fromtimestamp(keys.retag_requested_ms(request.retag_id or "") / 1000, timezone.utc))
+        if (
+            existing.status == TAGGED
+            and existing.analysis_version == self._version
+            and (existing.tagged_at or "") >= requested
+        ):
+            self._retag_item(request, RetagStatus.TAGGED)
+            return Outcome("skipped", request.image_id, "already re-tagged")
+        return None
+
+    def _keep_previous(self, request: TagRequest, record: ImageRecord, code: str, message: str) -> bool:
+        """For a re-tag of a tagged image that cannot finish: leave the image as it was
+        and mark the job's row failed; True when so handled."""
+        if request.retag_id is None or record.status != TAGGED:
+            return False
+        self._retag_item(request, RetagStatus.FAILED, {"code": code, "message": f"{message}; the previous tags are kept"})
+        return True
+
+    def _retag_item(self, request: TagRequest, status: RetagStatus, error: dict[str, str] | None = None) -> None:
+        """Record how this message ended on its re-tag job's row (written last)."""
+        if request.retag_id is not None and keys.is_retag_id(request.retag_id):
+            item = RetagItem(request.image_id, status, error, now_iso())
+            self._storage.retags.set_item(request.user_key, request.retag_id, item)
 
     def _commit(self, record: ImageRecord) -> bool:
         """Write ``record`` over its entity; False when the image was deleted meanwhile.
@@ -149,6 +217,11 @@ class TagService:
                 record = self._record_from_blob(request, data, metadata)
             except NotFound:
                 return self._log(Outcome("dropped", request.image_id, "no blob and no record"), started)
+        if request.retag_id is not None:
+            self._retag_item(
+                request, RetagStatus.FAILED,
+                {"code": "processing_failed", "message": "re-tagging failed repeatedly; the previous tags are kept"},
+            )  # fmt: skip
         if record is None or record.status != QUEUED:
             return self._log(Outcome("skipped", request.image_id, "not pending"), started)
         self._fail(record, "processing_failed", "tagging failed repeatedly; upload the image again to retry")
@@ -159,6 +232,9 @@ class TagService:
         stale = {t.name for t in record.tags}
         if stale:
             self._storage.index.delete_rows(record.user_key, record.id, stale)
+        stale_words = indexed_words(record.facts)
+        if stale_words:  # a failed image is found by no search
+            self._storage.words.delete_rows(record.user_key, record.id, stale_words)
         record.status = FAILED
         record.error = {"code": code, "message": message}
         record.tags = []
@@ -213,7 +289,7 @@ def _latency_ms(record: ImageRecord) -> int | None:
         return None
 
 
-def _apply(record: ImageRecord, analysis: Analysis, duplicate: DuplicateCheck) -> None:
+def _apply(record: ImageRecord, analysis: Analysis, duplicate: DuplicateCheck, version: str) -> None:
     """Make ``record`` the tagged image ``analysis`` describes (duplicate tag included)."""
     if duplicate.original:
         confidence = 1.0 if duplicate.kind == "exact" else round(1 - (duplicate.distance or 0) / 64, 3)
@@ -228,4 +304,5 @@ def _apply(record: ImageRecord, analysis: Analysis, duplicate: DuplicateCheck) -
     record.has_thumbnail = True
     record.tagged_at = now_iso()
     record.error = None
+    record.analysis_version = version
     record.status = TAGGED

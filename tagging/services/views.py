@@ -38,6 +38,7 @@ def image_summary(
         "tagged_at": record.tagged_at,
         "tags": [t.to_dict() for t in record.tags],
         "error": record.error,
+        "analysis_version": record.analysis_version,
         "thumbnail_url": storage.blobs.thumbnail_url(record.user_key, record.id) if links else None,
     }
 
@@ -70,6 +71,7 @@ def index_summary(record: ImageRecord) -> dict[str, Any]:
         "status": TAGGED,
         "tags": [t.to_dict() for t in record.tags],
         "has_thumbnail": record.has_thumbnail,
+        "analysis_version": record.analysis_version,
     }
 
 
@@ -87,4 +89,5 @@ def record_from_index_summary(user_key: str, image_id: str, summary: dict[str, A
         tags=[Tag.from_dict(t) for t in summary.get("tags", [])],
         tagged_at=summary.get("tagged_at"),
         has_thumbnail=bool(summary.get("has_thumbnail")),
+        analysis_version=summary.get("analysis_version"),
     )

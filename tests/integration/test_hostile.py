@@ -259,6 +259,11 @@ def test_odata_injection_in_every_query_parameter(host, victim, payload):
         host.http("get_image", "GET", "i", user=attacker, route_params={"id": payload}),
         host.http("delete_image", "DELETE", "i", user=attacker, route_params={"id": payload}),
         host.http("get_batch", "GET", "b", user=attacker, route_params={"id": payload}),
+        host.http("list_images", "GET", "images", user=attacker, params={"text": payload}),
+        host.http("list_images", "GET", "images", user=attacker, params={"text": f"aa {payload}", "tag": payload}),
+        host.http("retag_image", "POST", "i", user=attacker, route_params={"id": payload}),
+        host.http("retag_images", "POST", "retags", user=attacker, params={"outdated": payload}),
+        host.http("get_retag", "GET", "r", user=attacker, route_params={"id": payload}),
     ]  # fmt: skip
     for response in responses:
         assert 200 <= response.status_code < 500, response.get_body()

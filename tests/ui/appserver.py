@@ -11,6 +11,9 @@ from tagging.local.runner_process import RunnerProcess, private_storage, runner_
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / ".artifacts"
+#: The real app whose tagger also runs the test doubles of tests/support/analysers.py
+#: (text and faces facts from an image's EXIF).
+READING_APP = ROOT / "tests" / "support" / "apps" / "readingapp"
 
 
 def app_settings(connection_string: str, name: str, default_user: str) -> dict[str, str]:
@@ -23,12 +26,15 @@ def app_settings(connection_string: str, name: str, default_user: str) -> dict[s
     )
 
 
-def start_app(connection_string: str, name: str, default_user: str = "") -> RunnerProcess:
-    """Start the runner on a free port and wait until the app answers /api/health."""
+def start_app(connection_string: str, name: str, default_user: str = "", app_dir: Path = ROOT) -> RunnerProcess:
+    """Start the runner on a free port and wait until the app answers /api/health.
+    ``app_dir``: the project (default) or a test app such as :data:`READING_APP` (run
+    with the project's example settings)."""
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / f"{name}-runner.log"
     log_path.write_bytes(b"")
-    runner = RunnerProcess(ROOT, app_settings(connection_string, name, default_user), [], log_path)
+    args = [] if app_dir == ROOT else ["--settings-file", str(ROOT / "local.settings.json.example")]
+    runner = RunnerProcess(app_dir, app_settings(connection_string, name, default_user), args, log_path)
     runner.start()
     health = requests.get(runner.url("/api/health"), timeout=30)
     assert health.status_code == 200, f"{health.status_code} {health.text}\n{runner.log()}"

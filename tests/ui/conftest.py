@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui.appserver import ARTIFACTS, start_app
+from tests.ui.appserver import ARTIFACTS, READING_APP, start_app
 
 CHROMIUM = os.environ.get("TAGGING_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -26,6 +26,14 @@ DESKTOP = {"width": 1280, "height": 900}
 def ui_app(azurite):
     """The runner serving the real app; the page is at ``ui_app.url('/api/ui')``."""
     runner = start_app(azurite.connection_string, "ui", default_user="ui-default")
+    yield runner
+    runner.ensure_stopped()
+
+
+@pytest.fixture(scope="session")
+def reading_app(azurite):
+    """The runner serving the real app whose tagger also runs the text/face test doubles."""
+    runner = start_app(azurite.connection_string, "reading", default_user="ui-default", app_dir=READING_APP)
     yield runner
     runner.ensure_stopped()
 
@@ -75,6 +83,16 @@ def user() -> str:
 def page_for(browser, ui_app, user, request) -> Iterator:
     """``page_for(viewport=None)``: a new page with this test's user, at the app's page.
     After the test: a screenshot of each page, and no script errors allowed."""
+    yield from _pages(browser, ui_app, user, request)
+
+
+@pytest.fixture
+def reading_page_for(browser, reading_app, user, request) -> Iterator:
+    """As ``page_for``, on :func:`reading_app`."""
+    yield from _pages(browser, reading_app, user, request)
+
+
+def _pages(browser, ui_app, user, request) -> Iterator:
     contexts = []
 
     def open_page(viewport: dict[str, int] | None = None):

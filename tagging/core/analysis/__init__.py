@@ -4,9 +4,10 @@ Public surface: :func:`analyse` (bytes -> :class:`Analysis`), :func:`sniff_forma
 (cheap format check for uploads), :class:`UndecodableImage`, :class:`Analyser`.
 """
 from .decode import DecodedImage, UndecodableImage, decode, sniff_format, SUPPORTED_FORMATS
-from .pipeline import Analyser, Analysis, analyse, default_analysers
+from .pipeline import ANALYSIS_VERSION, Analyser, Analysis, analyse, default_analysers
 
 __all__ = [
+    "ANALYSIS_VERSION",
     "Analyser",
     "Analysis",
     "DecodedImage",

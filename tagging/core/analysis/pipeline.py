@@ -14,6 +14,11 @@ from .fingerprint import content_hash, perceptual_hash
 from .thumbnail import make_thumbnail
 from .traits import TraitsAnalyser
 
+#: The version of what :func:`default_analysers` produce. Each tagged image records the
+#: version that tagged it; bump it whenever an analyser's tags or facts change, so users
+#: can re-tag images tagged by an older version (``POST /api/retags?outdated=true``).
+ANALYSIS_VERSION: str = "1"
+
 
 class Analyser(Protocol):
     """Contributes tags and facts about a decoded image. Must not decode again."""

@@ -74,13 +74,13 @@ async function parseJson(response) {
 }
 
 /** JSON request; retries 429/502/503/504 and network errors a few times. */
-export async function request(method, path, params) {
+export async function request(method, path, params, headers = {}) {
   for (let attempt = 0; ; attempt += 1) {
     let response;
     try {
       response = await fetch(apiUrl(path, params), {
         method,
-        headers: { Accept: "application/json", ...authHeaders() },
+        headers: { Accept: "application/json", ...authHeaders(), ...headers },
         cache: "no-store",
       });
     } catch (error) {

@@ -1,4 +1,5 @@
-// The gallery: a page of images (all, or those with one tag), cards that update as
+// The gallery: a page of images (all, those with one tag, or those with words read in
+// them), cards that update as
 // tagging completes (polling GET /batches/{id} while anything is queued), tag counts.
 import { ApiError, request } from "./api.js";
 
@@ -20,6 +21,7 @@ export class Gallery {
     this.cards = new Map(); // image id -> {li, summary}
     this.pending = new Map(); // image id -> {batchId, summary, preview, polledAt}
     this.tag = null;
+    this.text = null; // the words of a text search (as the app normalised them), or null
     this.continuation = null;
     this.timer = null;
     this.lastChange = Date.now();
@@ -30,15 +32,17 @@ export class Gallery {
     return this.tag;
   }
 
-  /** Show the first page of all images, or of images tagged ``tag``. */
-  async load(tag) {
+  /** Show the first page of all images, of images tagged ``tag``, or (``text``) of
+   * images in which every word of ``text`` was read. */
+  async load(tag, text = null) {
     this.tag = tag || null;
+    this.text = text ? [text] : null;
     this.continuation = null;
     const generation = ++this.generation;
-    this.el.status.textContent = this.tag ? `Searching for “${this.tag}”…` : "Loading…";
+    this.el.status.textContent = this.tag || text ? `Searching for “${this.tag || text}”…` : "Loading…";
     let page;
     try {
-      page = await request("GET", "images", { limit: PAGE_SIZE, tag: this.tag });
+      page = await request("GET", "images", { limit: PAGE_SIZE, tag: this.tag, text: this.textQuery() });
     } catch (error) {
       if (generation === this.generation) {
         this.el.status.textContent = "";
@@ -48,6 +52,7 @@ export class Gallery {
     }
     if (generation !== this.generation) return false;
     if (page.tag) this.tag = page.tag;
+    if (page.text) this.text = page.text;
     for (const { li } of this.cards.values()) li.remove();
     this.cards.clear();
     // Images still being tagged are shown first when they match (uploads of this page).
@@ -63,7 +68,9 @@ export class Gallery {
     if (!this.continuation) return;
     const generation = this.generation;
     try {
-      const page = await request("GET", "images", { limit: PAGE_SIZE, tag: this.tag, continuation: this.continuation });
+      const page = await request("GET", "images", {
+        limit: PAGE_SIZE, tag: this.tag, text: this.textQuery(), continuation: this.continuation,
+      });
       if (generation === this.generation) {
         const firstNew = page.images.find((image) => !this.cards.has(image.id));
         this.append(page);
@@ -84,11 +91,16 @@ export class Gallery {
     this.el.loadMore.hidden = !this.continuation;
   }
 
+  textQuery() {
+    return this.text ? this.text.join(" ") : null;
+  }
+
   /** "3 images tagged “cat”." and the like. */
   summary() {
     const count = this.cards.size;
-    const what = this.tag ? ` tagged “${this.tag}”` : "";
-    return count === 0 ? (this.tag ? `No images tagged “${this.tag}”.` : "No images yet: upload some.")
+    const what = this.text ? ` with the text “${this.textQuery()}”` : this.tag ? ` tagged “${this.tag}”` : "";
+    if (count === 0 && what) return `No images${what}.`;
+    return count === 0 ? "No images yet: upload some."
       : `${count} image${count === 1 ? "" : "s"}${what}${this.continuation ? " (more available)" : ""}.`;
   }
 
@@ -97,6 +109,8 @@ export class Gallery {
   }
 
   matches(summary) {
+    // A listing carries no read words: uploads in flight are not shown in a text search.
+    if (this.text) return false;
     return !this.tag || summary.tags.some((tag) => tag.name === this.tag);
   }
 

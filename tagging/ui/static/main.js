@@ -53,19 +53,37 @@ const detail = new DetailView($("detail"), {
     tagList.refreshSoon(showAlert);
     return next;
   },
+  onRetagged: (image) => {
+    if (gallery.cards.has(image.id)) gallery.upsert(image);
+    tagList.refreshSoon(showAlert);
+  },
   onError: showAlert,
   announce: (text) => announce(`${text} ${gallery.summary()}`),
 });
 
-async function applyFilter(name) {
-  const tag = name ? name.trim() : "";
-  $("tag-search").value = tag;
+/** Search tags (mode "tag") or words read in the photos (mode "text"); empty: all. */
+async function applyFilter(name, mode = "tag") {
+  const value = name ? name.trim() : "";
+  $("tag-search").value = value;
+  $("search-mode").value = mode;
+  syncMode();
   hideAlert();
-  if (await gallery.load(tag || null)) {
+  const loaded = mode === "text" ? gallery.load(null, value || null) : gallery.load(value || null);
+  if (await loaded) {
     tagList.setActive(gallery.filter);
-    $("clear-filter").hidden = !gallery.filter;
+    $("clear-filter").hidden = !(gallery.filter || gallery.text);
   }
 }
+
+function syncMode() {
+  // The tag suggestions only fit tag searches.
+  const text = $("search-mode").value === "text";
+  if (text) $("tag-search").removeAttribute("list");
+  else $("tag-search").setAttribute("list", "tag-options");
+  $("tag-search").placeholder = text ? "e.g. exit" : "e.g. cat";
+}
+
+$("search-mode").addEventListener("change", syncMode);
 
 // Metadata: validated as the user types, and again before uploading.
 function checkMetadata() {
@@ -121,10 +139,10 @@ window.addEventListener("drop", (event) => event.preventDefault());
 
 $("search-form").addEventListener("submit", (event) => {
   event.preventDefault();
-  applyFilter($("tag-search").value);
+  applyFilter($("tag-search").value, $("search-mode").value);
 });
 $("clear-filter").addEventListener("click", () => {
-  applyFilter(null);
+  applyFilter(null, $("search-mode").value);
   $("tag-search").focus();
 });
 $("load-more").addEventListener("click", () => gallery.loadMore());
