@@ -15,7 +15,7 @@ import argparse
 import json
 import statistics
 import time
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from bench import photos as bench_photos
 from tagging.core.analysis import Analyser, decode, default_analysers
@@ -46,11 +46,11 @@ def time_per_analyser(
         analyser.analyse(first)
     per_photo: dict[str, list[float]] = {"decode": []}
     for data in photos.values():
-        per_photo["decode"].append(_median_ms(lambda: decode(data, BIG), repeats, clock))
+        per_photo["decode"].append(_median_ms(lambda data=data: decode(data, BIG), repeats, clock))
         decoded = decode(data, BIG)
         for analyser in analysers:
             per_photo.setdefault(analyser.name, []).append(
-                _median_ms(lambda: analyser.analyse(decoded), repeats, clock)
+                _median_ms(lambda a=analyser, d=decoded: a.analyse(d), repeats, clock)
             )
     return {name: round(statistics.median(values), 2) for name, values in per_photo.items()}
 
@@ -62,7 +62,7 @@ def nsfw_model_ms(photos: dict[str, bytes], repeats: int = 5, clock: Callable[[]
     classifier = get_nsfw_classifier()
     inputs = [prepare_image(decode(data, BIG).working) for data in photos.values()]
     classifier.score_batch(inputs[0])
-    return round(statistics.median(_median_ms(lambda: classifier.score_batch(x), repeats, clock) for x in inputs), 2)
+    return round(statistics.median(_median_ms(lambda x=x: classifier.score_batch(x), repeats, clock) for x in inputs), 2)
 
 
 def measure(phone_count: int = 8, repeats: int = 5) -> dict[str, dict[str, float]]:

