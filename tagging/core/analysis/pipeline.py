@@ -10,6 +10,8 @@ from .content import ContentAnalyser
 from .decode import DecodedImage, decode
 from .exif import ExifAnalyser
 from .facts import FactsAnalyser
+from .people import PeopleAnalyser
+from .safety import DEFAULT_NSFW_THRESHOLD, SafetyAnalyser
 from .fingerprint import content_hash, perceptual_hash
 from .thumbnail import make_thumbnail
 from .traits import TraitsAnalyser
@@ -40,9 +42,17 @@ class Analysis:
     phash: str
 
 
-def default_analysers(store_gps: bool = False) -> list[Analyser]:
+def default_analysers(store_gps: bool = False, nsfw_threshold: float = DEFAULT_NSFW_THRESHOLD) -> list[Analyser]:
     """The analysers every image goes through, cheapest first."""
-    return [FactsAnalyser(), ExifAnalyser(store_gps), TraitsAnalyser(), ColourAnalyser(), ContentAnalyser()]
+    return [
+        FactsAnalyser(),
+        ExifAnalyser(store_gps),
+        TraitsAnalyser(),
+        ColourAnalyser(),
+        ContentAnalyser(),
+        PeopleAnalyser(),
+        SafetyAnalyser(nsfw_threshold),
+    ]
 
 
 def analyse(data: bytes, max_pixels: int, analysers: Sequence[Analyser] | None = None) -> Analysis:
