@@ -99,9 +99,14 @@ def test_azure_yaml_declares_the_api_service():
     for line in lines[start + 2 :]:
         if not line.startswith("    "):
             break
-        key, value = line.strip().split(":", 1)
-        service[key] = value.strip()
-    assert service == {"project": ".", "language": "python", "host": "function"}
+        if not line.startswith("     "):  # the service's own keys, not its hooks' lines
+            key, value = line.strip().split(":", 1)
+            service[key] = value.strip()
+    assert service == {"project": ".", "language": "python", "host": "function", "hooks": ""}
+    # azd packages the app after copying the text-reading weights into it (tools/weights.py).
+    hooks = lines[lines.index("    hooks:") + 1 :]
+    assert hooks[0] == "      prepackage:"
+    assert "          run: python3 -m tools.weights" in hooks and "          run: python -m tools.weights" in hooks
 
 
 # -- main.bicep and its parameters ------------------------------------------------------

@@ -11,6 +11,7 @@ from .decode import DecodedImage, decode
 from .exif import ExifAnalyser
 from .facts import FactsAnalyser
 from .fingerprint import content_hash, perceptual_hash
+from .text import TextAnalyser
 from .thumbnail import make_thumbnail
 from .traits import TraitsAnalyser
 
@@ -37,7 +38,8 @@ class Analysis:
 
 def default_analysers(store_gps: bool = False) -> list[Analyser]:
     """The analysers every image goes through, cheapest first."""
-    return [FactsAnalyser(), ExifAnalyser(store_gps), TraitsAnalyser(), ColourAnalyser(), ContentAnalyser()]
+    return [FactsAnalyser(), ExifAnalyser(store_gps), TraitsAnalyser(), ColourAnalyser(), ContentAnalyser(),
+            TextAnalyser()]
 
 
 def analyse(data: bytes, max_pixels: int, analysers: Sequence[Analyser] | None = None) -> Analysis:
