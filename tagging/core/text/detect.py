@@ -29,6 +29,11 @@ BINARY_THRESHOLD = 0.3  # probability above which a pixel is text (DB's default)
 BOX_THRESHOLD = 0.6  # mean probability a component needs to be kept (DB's default)
 UNCLIP_RATIO = 1.5  # DB's default
 MIN_BOX_SIDE = 3  # px of the probability map: smaller components are noise
+# Share of its box a component must fill. Text cores are solid bars (fill 0.6-0.9);
+# rims, rings and other curves make sparse components whose box spans half the photo
+# (a coffee cup's rim: 0.04). Lines slanted by more than ~15 degrees fall below it too;
+# their axis-aligned crops would not be readable anyway.
+MIN_FILL = 0.15
 MAX_BOXES = 200
 
 
@@ -126,7 +131,9 @@ def boxes_from_map(
     unclip_ratio: float = UNCLIP_RATIO,
 ) -> list[TextBox]:
     """Text boxes from a 2-D probability map (H, W), scaled by ``scale_x``/``scale_y``
-    into the caller's pixels and clipped to the map's extent there; most probable first."""
+    into the caller's pixels and clipped to the map's extent there; most probable first.
+    Components smaller than MIN_BOX_SIDE, filling less than MIN_FILL of their box or
+    scoring below ``box_threshold`` are dropped."""
     height, width = probability.shape
     rows, starts, ends, labels = label_runs(probability > binary_threshold)
     if labels.size == 0:
@@ -149,7 +156,8 @@ def boxes_from_map(
     score = np.bincount(labels[pixel_runs], weights=values, minlength=n) / np.maximum(area, 1)
     box_w = (right - left).astype(np.float64)
     box_h = (bottom - top).astype(np.float64)
-    keep = (np.minimum(box_w, box_h) >= MIN_BOX_SIDE) & (score >= box_threshold)
+    fill = area / np.maximum(box_w * box_h, 1)
+    keep = (np.minimum(box_w, box_h) >= MIN_BOX_SIDE) & (score >= box_threshold) & (fill >= MIN_FILL)
     grow = box_w * box_h * unclip_ratio / np.maximum(2 * (box_w + box_h), 1)
     found = []
     for i in np.flatnonzero(keep):

@@ -44,7 +44,8 @@ class Line:
 @dataclass(frozen=True)
 class Reading:
     """What :meth:`TextReader.read` found: ``lines`` kept (score >= LINE_THRESHOLD,
-    reading order); ``boxes``: every detected box; ``recognised``: how many were read."""
+    reading order); ``boxes``: every detected box (reading order); ``recognised``: how
+    many of them (the first ones) went through recognition."""
 
     lines: list[Line]
     boxes: list[TextBox]
@@ -103,21 +104,26 @@ class TextReader:
                 results[i] = line
         return [line for line in results if line is not None]
 
-    def read(self, image: Image.Image) -> Reading:
-        """Detect, then recognise the first MAX_LINES boxes in reading order (none when
-        nothing is detected); keep lines with score >= LINE_THRESHOLD and some text."""
+    def read(self, image: Image.Image, max_words: int = MAX_WORDS) -> Reading:
+        """Detect, then recognise boxes in reading order, a batch at a time, until
+        ``max_words`` searchable words are read or MAX_LINES boxes are recognised (no
+        recognition at all when nothing is detected); keep lines with score >=
+        LINE_THRESHOLD and some text."""
+        from .words import searchable_words
+
         image = image.convert("RGB")
         boxes = self.detect(image)
-        if not boxes:
-            return Reading([], [], 0)
-        chosen = boxes[:MAX_LINES]
-        read = self.recognise(image, chosen)
-        lines = [
-            Line(result.text.strip(), box, result.score)
-            for box, result in zip(chosen, read)
-            if result.score >= LINE_THRESHOLD and result.text.strip()
-        ]
-        return Reading(lines, boxes, len(chosen))
+        lines: list[Line] = []
+        recognised = 0
+        for start in range(0, min(len(boxes), MAX_LINES), recognise.BATCH_SIZE):
+            chunk = boxes[start : min(start + recognise.BATCH_SIZE, MAX_LINES)]
+            recognised += len(chunk)
+            for box, result in zip(chunk, self.recognise(image, chunk)):
+                if result.score >= LINE_THRESHOLD and result.text.strip():
+                    lines.append(Line(result.text.strip(), box, result.score))
+            if len(searchable_words((line.text for line in lines), max_words)) >= max_words:
+                break
+        return Reading(lines, boxes, recognised)
 
 
 _reader: TextReader | None = None

@@ -108,8 +108,8 @@ def test_recognition_is_skipped_when_nothing_is_detected():
 
 
 def test_document_means_text_covers_a_large_share():
-    from tagging.core.text import Line, TextBox
+    from tagging.core.text import TextBox
 
-    lines = [Line("x", TextBox(0, 10 * i, 100, 10 * i + 5, 0.9), 0.9) for i in range(4)]
-    assert coverage(lines, 100, 100) == pytest.approx(0.2)
-    assert coverage(lines[:1], 100, 100) < DOCUMENT_COVERAGE
+    boxes = [TextBox(0, 10 * i, 100, 10 * i + 5, 0.9) for i in range(4)] + [TextBox(0, 0, 50, 5, 0.9)]  # overlaps
+    assert coverage(boxes, 100, 100) == pytest.approx(0.2)
+    assert coverage(boxes[:1], 100, 100) < DOCUMENT_COVERAGE
