@@ -13,10 +13,10 @@ not absolute numbers across runs.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import statistics
 import time
+from functools import partial
 from pathlib import Path
 
 from bench import photos
@@ -52,10 +52,10 @@ def measure(repeats: int = 3) -> dict:
     per_photo: dict[str, dict] = {}
     for kind, group in (("phone", photos.phone_photos()), ("text", text_photos())):
         for name, data in group.items():
-            decode_ms, decoded = _median_ms(lambda: decode(data, 200_000_000), repeats)
+            decode_ms, decoded = _median_ms(partial(decode, data, 200_000_000), repeats)
             working = decoded.working.convert("RGB")
-            detect_ms, boxes = _median_ms(lambda: reader.detect(working), repeats)
-            read_ms, reading = _median_ms(lambda: reader.read(working), repeats)
+            detect_ms, boxes = _median_ms(partial(reader.detect, working), repeats)
+            read_ms, reading = _median_ms(partial(reader.read, working), repeats)
             words = searchable_words([line.text for line in reading.lines])
             share = coverage(text_boxes(reading), *working.size)
             per_photo[name] = {

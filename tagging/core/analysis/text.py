@@ -5,7 +5,8 @@ the first image a worker analyses, never when the app loads.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..tags import Contribution, Tag
 from .decode import DecodedImage

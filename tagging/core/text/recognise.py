@@ -8,8 +8,9 @@ greedy CTC keeps each step's best class, collapses repeats and drops blanks.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 

