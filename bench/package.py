@@ -32,7 +32,10 @@ def app_files() -> list[str]:
     spec = pathspec.GitIgnoreSpec.from_lines((ROOT / ".funcignore").read_text(encoding="utf-8").splitlines())
     listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
                             capture_output=True).stdout.decode("utf-8")  # fmt: skip
-    return sorted(n for n in listed.split("\0") if n and (ROOT / n).is_file() and not spec.match_file(n))
+    from tools.weights import built_files  # git-ignored weights the build copies into the package
+
+    names = {n for n in listed.split("\0") if n and (ROOT / n).is_file()} | set(built_files())
+    return sorted(n for n in names if not spec.match_file(n))
 
 
 def _size(path: Path) -> int:

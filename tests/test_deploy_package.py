@@ -37,6 +37,11 @@ REQUIRED = [
     "tagging/bindings/upload.py",
     "tagging/bindings/openapi.json",
     "tagging/core/classify/rules.json",
+    # Built by `make install` / azd's prepackage hook from the pinned wheel (not in git).
+    "tagging/core/text/weights/det.onnx",
+    "tagging/core/text/weights/rec.onnx",
+    "tagging/core/text/weights/dict.txt",
+    "tagging/core/text/weights/LICENSE",
     "tagging/ui/static/",
 ]
 EXCLUDED_DIRS = [
@@ -60,9 +65,14 @@ def funcignore() -> pathspec.GitIgnoreSpec:
 
 
 def project_files() -> list[str]:
+    """Git's view of the tree plus the files the build puts into the package without
+    committing them (the weights tools/weights.py copies in, git-ignored)."""
+    from tools.weights import built_files
+
     listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
                             capture_output=True).stdout.decode("utf-8")  # fmt: skip
-    return sorted(name for name in listed.split("\0") if name and (ROOT / name).is_file())
+    names = {name for name in listed.split("\0") if name and (ROOT / name).is_file()}
+    return sorted(names | set(built_files()))
 
 
 def build_package(target: Path) -> list[str]:
@@ -131,3 +141,30 @@ def test_nothing_the_deployed_app_imports_is_excluded(package, functions, tmp_pa
     venv = str(Path(sys.prefix).resolve())
     from_repo = [f for f in result["files"] if f.startswith(str(ROOT)) and not str(Path(f).resolve()).startswith(venv)]
     assert from_repo == []
+
+
+def test_the_package_reads_text_with_the_weights_it_carries(package, tmp_path):
+    """The deployed app finds the text-reading weights inside itself (no repository, no
+    network): extracted alone, it reads a page of text."""
+    zipped, _ = package
+    app_dir = tmp_path / "wwwroot"
+    with zipfile.ZipFile(zipped) as archive:
+        archive.extractall(app_dir)
+    probe = textwrap.dedent(
+        """
+        import json, sys
+        sys.path.insert(0, sys.argv[1])
+        from PIL import Image
+        from tagging.core.text import get_reader, reader, searchable_words
+        reading = get_reader().read(Image.open(sys.argv[2]).convert("RGB"))
+        print(json.dumps({"weights": str(reader.WEIGHTS_DIR), "words": searchable_words(l.text for l in reading.lines)}))
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "TAGGING_", "AzureWebJobs"))}
+    page = ROOT / "tests" / "fixtures" / "text" / "page.png"
+    done = subprocess.run([sys.executable, "-I", "-c", probe, str(app_dir), str(page)], cwd=app_dir, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-4000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["weights"].startswith(str(app_dir))
+    assert {"segmentation", "markers", "coins"} <= set(result["words"])

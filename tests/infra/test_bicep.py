@@ -99,9 +99,15 @@ def test_azure_yaml_declares_the_api_service():
     for line in lines[start + 2 :]:
         if not line.startswith("    "):
             break
-        key, value = line.strip().split(":", 1)
-        service[key] = value.strip()
-    assert service == {"project": ".", "language": "python", "host": "function"}
+        if not line.startswith("     "):  # the service's own keys, not its hooks' lines
+            key, value = line.strip().split(":", 1)
+            service[key] = value.strip()
+    assert service == {"project": ".", "language": "python", "host": "function", "hooks": ""}
+    # azd packages the app after copying the text-reading weights into it (tools/weights.py).
+    hooks = lines[lines.index("    hooks:") + 1 :]
+    assert hooks[0] == "      prepackage:"
+    runs = [line.strip() for line in hooks if line.strip().startswith("run:")]
+    assert len(runs) == 2 and all("-m tools.weights" in run for run in runs), runs
 
 
 # -- main.bicep and its parameters ------------------------------------------------------

@@ -10,9 +10,10 @@ from .content import ContentAnalyser
 from .decode import DecodedImage, decode
 from .exif import ExifAnalyser
 from .facts import FactsAnalyser
+from .fingerprint import content_hash, perceptual_hash
 from .people import PeopleAnalyser
 from .safety import DEFAULT_NSFW_THRESHOLD, SafetyAnalyser
-from .fingerprint import content_hash, perceptual_hash
+from .text import TextAnalyser
 from .thumbnail import make_thumbnail
 from .traits import TraitsAnalyser
 
@@ -52,6 +53,7 @@ def default_analysers(store_gps: bool = False, nsfw_threshold: float = DEFAULT_N
         ContentAnalyser(),
         PeopleAnalyser(),
         SafetyAnalyser(nsfw_threshold),
+        TextAnalyser(),
     ]
 
 
