@@ -170,11 +170,30 @@ def raster_bytes(image: Image.Image) -> int:
     """Bytes of the raster ``image.load()`` will allocate, from the header (and, for a
     JPEG, after ``draft``): Pillow keeps 1 byte a pixel for 1/L/P, 2 for I;16 and 4 for
     everything else (RGB is stored as RGBX), times the copies the format's decoder
-    holds at its peak (see _DECODE_COPIES)."""
+    holds at its peak (see _DECODE_COPIES), plus the 4-byte copy a mode that
+    ``Image.reduce`` cannot average (see _UNREDUCIBLE) is converted to first."""
     mode = image.mode
     per_pixel = 1 if mode in ("1", "L", "P") else 2 if mode.startswith("I;16") else 4
     copies = _DECODE_COPIES.get(image.format or "", 1)
-    return image.size[0] * image.size[1] * per_pixel * copies
+    converted = 4 if _unreducible(mode) else 0
+    return image.size[0] * image.size[1] * (per_pixel * copies + converted)
+
+
+def _unreducible(mode: str) -> bool:
+    """Modes ``Image.reduce`` refuses (1, P, I;16*) or would average wrongly (the palette
+    indices of PA): converted to a direct mode before reducing."""
+    return mode in ("1", "P", "PA") or mode.startswith("I;16")
+
+
+def _reducible(image: Image.Image) -> Image.Image:
+    """``image`` in a mode whose pixels can be averaged: RGBA for a palette with any
+    transparency, RGB for other palettes, L for bilevel, I for 16-bit grey."""
+    mode = image.mode
+    if mode in ("P", "PA"):
+        return image.convert("RGBA" if mode == "PA" or "transparency" in image.info else "RGB")
+    if mode == "1":
+        return image.convert("L")
+    return image.convert("I") if mode.startswith("I;16") else image
 
 
 def _flatten(image: Image.Image) -> tuple[Image.Image, bool]:
@@ -228,7 +247,11 @@ def _decode(image: Image.Image, budget: _budget.DecodeBudget) -> DecodedImage:
             width, height = height, width
         image.load()
         factor = int(min(image.size) // WORKING_MIN_SIDE)
-        source = image.reduce(factor) if factor >= 2 else image
+        if factor >= 2:
+            source = _reducible(image) if _unreducible(image.mode) else image
+            source = source.reduce(factor)
+        else:
+            source = image
         working, has_alpha = _flatten(source)
         del source
         image.close()  # free the full raster before its reservation ends

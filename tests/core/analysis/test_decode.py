@@ -83,3 +83,32 @@ def test_large_jpeg_decodes_to_a_bounded_working_image():
     assert (decoded.width, decoded.height) == (3000, 2000)
     assert min(decoded.working.size) >= WORKING_MIN_SIDE // 2
     assert max(decoded.working.size) <= WORKING_MAX_SIDE
+
+
+def _large(mode: str, fmt: str) -> bytes:
+    """A 1000x800 image in ``mode`` whose halves differ (red | blue for a palette, dark |
+    light otherwise): large enough that decode reduces it before flattening."""
+    if mode == "P":
+        image = Image.new("RGB", (1000, 800), (200, 30, 30))
+        image.paste((20, 40, 220), (500, 0, 1000, 800))
+        image = image.convert("P")
+    else:
+        image = Image.new(mode, (1000, 800), 0)
+        image.paste(1 if mode == "1" else 60000, (500, 0, 1000, 800))
+    out = io.BytesIO()
+    image.save(out, fmt)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(("mode", "fmt"), [("P", "GIF"), ("P", "PNG"), ("1", "PNG"), ("1", "TIFF"), ("I;16", "PNG")])
+def test_large_palette_bilevel_and_16_bit_images_are_reduced_in_a_direct_mode(mode, fmt):
+    # Image.reduce refuses these modes ("image has wrong mode"); a palette must not be
+    # averaged as indices either. Scans and screenshots are often such PNGs and GIFs.
+    decoded = decode(_large(mode, fmt), BIG)
+    assert decoded.mode == mode and decoded.working.mode == "RGB"
+    assert min(decoded.working.size) >= WORKING_MIN_SIDE and max(decoded.working.size) <= WORKING_MAX_SIDE
+    left, right = decoded.working.getpixel((10, 10)), decoded.working.getpixel((decoded.working.width - 10, 10))
+    if mode == "P":
+        assert left[0] > 150 > left[2] and right[2] > 150 > right[0]  # red stays red, blue stays blue
+    else:
+        assert left[0] < 64 < 192 < right[0]  # dark stays dark, light stays light
