@@ -121,7 +121,9 @@ VOCABULARY: dict[str, str | None] = {
 # at 0.27. Scenery is the opposite: the model hedges between lakeshore, sandbar, valley
 # and seashore on real landscapes (perplexity 50-150) although their sum is right, so
 # scenery keeps the 0.2 bar up to perplexity 160, plants (flowers the model splits
-# between daisy and sea anemone) 0.3 up to 100. The occasion tags hang on one class each
+# between daisy and sea anemone) 0.3 up to 100, and so furniture and rooms, which spread
+# over lampshade, couch, bookcase and table (only a few indoor photos back this one).
+# The occasion tags hang on one class each
 # (a rose read as a jack-o'-lantern at 0.39): 0.5. No tag is better than a wrong one.
 THRESHOLDS: dict[str, dict[str, float]] = {
     "animal": {"min_confidence": 0.5, "max_perplexity": 40.0},
@@ -130,6 +132,8 @@ THRESHOLDS: dict[str, dict[str, float]] = {
     "food": {"min_confidence": 0.35},
     "landscape": {"min_confidence": 0.2, "max_perplexity": 160.0},
     "plant": {"min_confidence": 0.3, "max_perplexity": 100.0},
+    "furniture": {"min_confidence": 0.3, "max_perplexity": 100.0},
+    "room": {"min_confidence": 0.3, "max_perplexity": 100.0},
     "halloween": {"min_confidence": 0.5},
     "christmas": {"min_confidence": 0.5},
     "wedding": {"min_confidence": 0.5},
