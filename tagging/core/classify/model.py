@@ -29,9 +29,11 @@ MODEL_NAME = "efficientnet-lite0"
 TAG_SOURCE = "classifier"
 DEFAULT_THRESHOLD = 0.2
 #: Above this perplexity (exp of the softmax entropy: the effective number of classes
-#: the model hesitates between) an image is "uncertain" and gets no tags. Chosen on
+#: the model hesitates between) an image is "uncertain": no fine tags, and only the
+#: coarse tags whose gate in rules.json allows more (scenery, plants, rooms). Chosen on
 #: the ~30 scikit-image / matplotlib sample images: recognisable photos score 1.5-40
-#: (rocket 37), portraits, textures, space and medical images 50-500.
+#: (rocket 37), portraits, textures, space and medical images 50-500; the per-tag
+#: gates on the development set in tests/fixtures/quality (``make quality``).
 DEFAULT_MAX_PERPLEXITY = 50.0
 TOP_LABELS = 5
 INPUT_SIZE = _graph.INPUT_SIZE
