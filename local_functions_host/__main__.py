@@ -1,4 +1,4 @@
-"""``python -m tagging.runner``: see :mod:`tagging.runner.cli`."""
+"""``python -m local_functions_host``: see :mod:`local_functions_host.cli`."""
 from .cli import main
 
 raise SystemExit(main())

@@ -1,4 +1,4 @@
-"""``python -m tagging.runner``: serve a Python v2 function app like ``func start``.
+"""``python -m local_functions_host``: serve a Python v2 function app like ``func start``.
 
 Reads ``<app-dir>/local.settings.json`` (or ``--settings-file``; never the
 ``.example``) into the environment, where existing variables win, and
@@ -22,7 +22,7 @@ WORKERS_SETTING = "TAGGING_RUNNER_WORKERS"
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m tagging.runner", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog=f"python -m {__package__}", description=__doc__.split("\n\n")[0])
     p.add_argument("--app-dir", default=None,
                    help="folder with function_app.py and host.json (default: current folder)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")

@@ -27,13 +27,12 @@ from urllib.parse import unquote
 
 import azure.functions as func
 from aiohttp import web
-from azure.functions import _abc as functions_abc
 
 from .indexing import HttpFunction, IndexedFunction, QueueFunction, TimerFunction
 from .invoker import Invoker, log_invocation, new_invocation_id
 from .routing import Route, Router, RouteTemplate, join_template
 
-log = logging.getLogger("tagging.runner")
+log = logging.getLogger(__package__)
 MAX_BODY_BYTES = 104_857_600  # the host's request size limit (100 MB)
 #: Azure's front end refuses a URL longer than 4 KB (4,096 bytes) with 414 before the
 #: host or the app sees it; the runner does the same, with no body.
@@ -158,7 +157,7 @@ def to_web_response(result: Any) -> web.Response:
     if isinstance(result, str):
         return web.Response(status=200, body=result.encode("utf-8"),
                             headers={"Content-Type": "text/plain; charset=utf-8"})  # fmt: skip
-    if not isinstance(result, functions_abc.HttpResponse):
+    if not isinstance(result, func.HttpResponse):
         raise TypeError(f"an HTTP function must return func.HttpResponse or str, not {type(result).__name__}")
     status = int(result.status_code)
     response = web.Response(status=status, body=None if status in _NO_BODY or status < 200 else result.get_body())

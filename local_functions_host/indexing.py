@@ -74,7 +74,7 @@ class TimerFunction(IndexedFunction):
 
 def load_app(app_dir: Path, env: Mapping[str, str] | None = None) -> Any:
     """Import the app's script file and return its FunctionApp instance."""
-    from azure.functions.decorators.function_app import FunctionRegister
+    from azure.functions import FunctionRegister
 
     env = os.environ if env is None else env
     script = app_dir / env.get("PYTHON_SCRIPT_FILE_NAME", DEFAULT_SCRIPT)

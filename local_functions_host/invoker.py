@@ -17,11 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import azure.functions as func
-from azure.functions import _abc as functions_abc
 
 from .indexing import IndexedFunction
 
-log = logging.getLogger("tagging.runner")
+log = logging.getLogger(__package__)
 THREADPOOL_SETTING = "PYTHON_THREADPOOL_THREAD_COUNT"
 _thread_local = threading.local()
 
@@ -36,7 +35,10 @@ def thread_count(env: dict[str, str] | None = None) -> int:
     return int(raw)
 
 
-class _TraceContext(functions_abc.TraceContext):
+class _TraceContext:
+    """``context.trace_context``: the properties the library's TraceContext defines (it is
+    not public API, so this does not subclass it; the Python worker's own is plain too)."""
+
     def __init__(self) -> None:
         self._parent = f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-01"
 
@@ -53,7 +55,9 @@ class _TraceContext(functions_abc.TraceContext):
         return {}
 
 
-class _RetryContext(functions_abc.RetryContext):
+class _RetryContext:
+    """``context.retry_context``: no retry policy, so never a retry."""
+
     @property
     def retry_count(self) -> int:
         return 0
@@ -94,11 +98,11 @@ class RunnerContext(func.Context):
         return self._function_directory
 
     @property
-    def trace_context(self) -> functions_abc.TraceContext:
+    def trace_context(self) -> _TraceContext:  # type: ignore[override]  # duck-typed: the ABC is private
         return self._trace
 
     @property
-    def retry_context(self) -> functions_abc.RetryContext:
+    def retry_context(self) -> _RetryContext:  # type: ignore[override]  # duck-typed: the ABC is private
         return self._retry
 
 

@@ -38,5 +38,5 @@ def configure(log_levels: dict[str, str], worker: int | None = None) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level(levels.get("function"), logging.INFO))
     logging.getLogger("aiohttp.access").disabled = True
-    logging.getLogger("tagging.runner").setLevel(logging.INFO)
-    logging.getLogger("tagging.runner.storage").setLevel(logging.WARNING)  # the runner's own queue traffic
+    logging.getLogger(__package__).setLevel(logging.INFO)
+    logging.getLogger(f"{__package__}.storage").setLevel(logging.WARNING)  # the runner's own queue traffic

@@ -43,8 +43,8 @@ from .hostconfig import MIN_POLLING_INTERVAL, QueueOptions
 from .indexing import QueueFunction
 from .invoker import Invoker, log_invocation, new_invocation_id
 
-log = logging.getLogger("tagging.runner")
-STORAGE_LOG = logging.getLogger("tagging.runner.storage")
+log = logging.getLogger(__package__)
+STORAGE_LOG = logging.getLogger(f"{__package__}.storage")
 POISON_SUFFIX = "-poison"
 PARK_SECONDS = 600  # the host's receive lease, left in place where there is no poison queue
 LEASE_SECONDS = 30

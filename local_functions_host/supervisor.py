@@ -15,15 +15,15 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 
-from ..local.lifeline import die_with_parent
+from . import command as runner_command
+from .lifeline import die_with_parent
 from .worker import WorkerOptions
 
-log = logging.getLogger("tagging.runner.supervisor")
-PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+log = logging.getLogger(__name__)
+PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the folder holding this package
 QUICK_EXIT_SECONDS = 10.0
 POLL_SECONDS = 0.2
 
@@ -47,7 +47,7 @@ def listen(host: str, port: int) -> socket.socket:
 
 
 def run_supervisor(options: WorkerOptions, workers: int, child_args: list[str]) -> int:
-    """Start ``workers`` processes of ``python -m tagging.runner <child_args>``."""
+    """Start ``workers`` processes of ``python -m local_functions_host <child_args>``."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s [supervisor] %(message)s")
     try:
         sock = listen(options.host, options.port)
@@ -64,8 +64,7 @@ def run_supervisor(options: WorkerOptions, workers: int, child_args: list[str]) 
     signal.signal(signal.SIGTERM, on_signal)
 
     def spawn(index: int) -> _Child:
-        command = [sys.executable, "-m", "tagging.runner", *child_args,
-                   "--listen-fd", str(sock.fileno()), "--worker-index", str(index)]  # fmt: skip
+        command = runner_command(*child_args, "--listen-fd", str(sock.fileno()), "--worker-index", str(index))
         # Own session: a terminal's Ctrl-C reaches the supervisor only, which passes it on once.
         env = dict(os.environ)  # workers run from the app folder: keep this package importable
         env["PYTHONPATH"] = os.pathsep.join(p for p in (PACKAGE_ROOT, env.get("PYTHONPATH")) if p)

@@ -48,7 +48,7 @@ from .invoker import Invoker, log_invocation, new_invocation_id
 from .queue_listener import STORAGE_LOG, STORAGE_WARNING_INTERVAL
 from .schedule import Schedule, next_occurrences
 
-log = logging.getLogger("tagging.runner")
+log = logging.getLogger(__package__)
 HOSTS_CONTAINER = "azure-webjobs-hosts"
 HOST_ID_SETTING = "AzureFunctionsWebHost__hostid"
 LOCK_SECONDS = 15  # the shortest lease Blob Storage grants

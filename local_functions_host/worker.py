@@ -30,7 +30,7 @@ from .invoker import Invoker, thread_count
 from .queue_listener import LEASE_SECONDS, ClientPool, QueueListener
 from .timer_listener import BlobPool, TimerListener, host_id
 
-log = logging.getLogger("tagging.runner")
+log = logging.getLogger(__package__)
 THREAD_PREFIX = "function"
 POLL_STOP_SECONDS = 5.0  # a receive in progress when stopping is abandoned after this
 

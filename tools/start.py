@@ -3,10 +3,10 @@
 Azurite (pinned in package.json) keeps its data in ``.azurite/`` on the default ports
 10000-10002; an Azurite already answering there is reused (and left running). The app
 runs with ``func start`` when Core Tools is on PATH, otherwise with the project's
-runner (``python -m tagging.runner``); both read ``local.settings.json``, created from
+local Functions host (``python -m local_functions_host``); both read ``local.settings.json``, created from
 the example on the first start. Ctrl-C or SIGTERM stops what this started; if this
 process is killed outright (SIGKILL), Azurite and the app get SIGTERM from the kernel
-(``PR_SET_PDEATHSIG``, see :mod:`.lifeline`), and an Azurite an earlier start left
+(``PR_SET_PDEATHSIG``, see :mod:`local_functions_host.lifeline`), and an Azurite an earlier start left
 running anyway (its pid file in the data folder) is stopped and replaced.
 """
 from __future__ import annotations
@@ -22,8 +22,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import local_functions_host
+from local_functions_host.lifeline import die_with_parent
+
 from .azurite import DEFAULT_PORTS, PROJECT_ROOT, Azurite, leftover, port_open, stop_leftover
-from .lifeline import die_with_parent
 
 HOST = "127.0.0.1"
 PORT = 7071
@@ -83,8 +85,7 @@ def serve_command(port: int) -> tuple[list[str], str]:
     func = shutil.which("func")
     if func:
         return [func, "start", "--port", str(port)], "Core Tools (func start)"
-    runner = [sys.executable, "-m", "tagging.runner", "--app-dir", str(PROJECT_ROOT),
-              "--host", HOST, "--port", str(port)]  # fmt: skip
+    runner = local_functions_host.command("--app-dir", str(PROJECT_ROOT), "--host", HOST, "--port", str(port))
     return runner, "the project's runner (Core Tools is not installed)"
 
 
@@ -119,7 +120,7 @@ def wait_ready(process: subprocess.Popen, port: int, timeout: float = READY_TIME
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tagging.local.start", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.start", description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=PORT, help=f"HTTP port of the app (default {PORT})")
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR, help="Azurite's data folder (default .azurite/)")
     args = parser.parse_args(argv)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import re
 
-from tagging.local.azurite import ACCOUNT_KEY
+from tools.azurite import ACCOUNT_KEY
 from tagging.logs import SDK_LOGGERS
 from tests.support import images
 from tests.support.host import body_json

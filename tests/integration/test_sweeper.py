@@ -20,7 +20,7 @@ from azure.functions.timer import TimerRequest
 from azure.storage.blob import BlobServiceClient
 
 from tagging.core.keys import user_key
-from tagging.local.runner_process import private_storage
+from tests.support.host_process import private_storage
 from tests.support.host import Host, body_json
 
 from ..conftest import ROOT

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator
 import pytest
 from azure.storage.queue import QueueClient
 
-from tagging.local.runner_process import RunnerProcess, runner_env
+from tests.support.host_process import RunnerProcess, runner_env
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST_APP = Path(__file__).parent / "apps" / "hostapp"
@@ -105,16 +105,6 @@ class Queues:
             return self.client(name).get_queue_properties().approximate_message_count
         except Exception:  # noqa: BLE001
             return 0
-
-
-def wait_until(check: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout} s")
 
 
 @pytest.fixture(scope="session")

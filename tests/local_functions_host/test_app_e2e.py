@@ -11,10 +11,12 @@ import pytest
 import requests
 from PIL import Image
 
-from tagging.local.azurite import Azurite, free_port
-from tagging.local.runner_process import RunnerProcess, private_storage, runner_env
+from tools.azurite import Azurite, free_port
+from tests.support.host_process import RunnerProcess, private_storage, runner_env
 
-from .conftest import ROOT, token, wait_until
+from tests.support.wait import wait_until
+
+from .conftest import ROOT, token
 
 pytestmark = pytest.mark.e2e
 

@@ -13,7 +13,7 @@ import shutil
 import pytest
 import requests
 
-from tagging.local.runner_process import private_storage, runner_env
+from tests.support.host_process import private_storage, runner_env
 
 from .conftest import HOST_APP, ROOT, Records, host_app_env
 

@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tagging.local.azurite import ACCOUNT_KEY
-from tagging.runner.http_server import MAX_BODY_BYTES
+from tools.azurite import ACCOUNT_KEY
+from local_functions_host.http_server import MAX_BODY_BYTES
 
 pytestmark = pytest.mark.e2e
 
@@ -198,7 +198,7 @@ def test_query_parameters_with_empty_values_are_dropped_as_by_the_host(host_app)
 def test_urls_over_4_kb_get_414_without_a_body_and_shorter_ones_reach_the_function(host_app):
     """Azure's front end refuses URLs over 4 KB with 414 before the host; aiohttp alone
     would answer lines over 8,190 bytes with its own plain-text 400."""
-    from tagging.runner.http_server import MAX_URL_BYTES
+    from local_functions_host.http_server import MAX_URL_BYTES
 
     base = "/api/echo/abc?pad="
     fits = get(host_app, base + "x" * (MAX_URL_BYTES - len(base)))

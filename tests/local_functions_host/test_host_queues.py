@@ -13,7 +13,9 @@ from datetime import datetime
 import pytest
 import requests
 
-from .conftest import HOST_APP, Records, host_app_env, token, wait_until
+from tests.support.wait import wait_until
+
+from .conftest import HOST_APP, Records, host_app_env, token
 
 pytestmark = pytest.mark.e2e
 

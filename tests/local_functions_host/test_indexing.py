@@ -13,8 +13,8 @@ PROBE = textwrap.dedent(
     """
     import json, sys
     from pathlib import Path
-    from tagging.runner.indexing import index_functions, load_app
-    from tagging.runner.http_server import describe
+    from local_functions_host.indexing import index_functions, load_app
+    from local_functions_host.http_server import describe
     try:
         indexed = index_functions(load_app(Path(sys.argv[1])), {"AzureWebJobsStorage": "UseDevelopmentStorage=true",
                                                                "TAGGING_QUEUE": "tag-requests",

@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from tagging.runner.routing import Route, RouteError, Router, RouteTemplate, join_template, split_path
+from local_functions_host.routing import Route, RouteError, Router, RouteTemplate, join_template, split_path
 
 
 def match(template: str, path: str) -> dict[str, str] | None:

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from tagging.runner.appsettings import (
+from local_functions_host.appsettings import (
     SettingsFileError,
     UnresolvedSetting,
     apply_values,
@@ -15,8 +15,8 @@ from tagging.runner.appsettings import (
     load_local_settings,
     resolve,
 )
-from tagging.runner.hostconfig import HostConfigError, load_host_config, parse_queue_options, parse_timespan
-from tagging.runner.queue_listener import Backoff, InvalidMessageEncoding, decode_body, poison_queue_name
+from local_functions_host.hostconfig import HostConfigError, load_host_config, parse_queue_options, parse_timespan
+from local_functions_host.queue_listener import Backoff, InvalidMessageEncoding, decode_body, poison_queue_name
 
 from .conftest import ROOT
 
@@ -139,7 +139,7 @@ def test_host_json_azure_core_does_not_filter_python_sdk_loggers():
     import sys
 
     probe = (
-        "import logging; from tagging.runner import logsetup\n"
+        "import logging; from local_functions_host import logsetup\n"
         "logsetup.configure({'Function': 'Information', 'Azure.Core': 'Error'})\n"
         "print(logging.getLogger('azure.core.pipeline.policies.http_logging_policy').getEffectiveLevel())"
     )

@@ -8,10 +8,12 @@ import requests
 from tagging.adapters import Storage
 from tagging.core import keys
 from tagging.core.records import now_iso
-from tagging.local.runner_process import private_storage, runner_env
+from tests.support.host_process import private_storage, runner_env
 from tagging.settings import Settings
 
-from .conftest import ROOT, token, wait_until
+from tests.support.wait import wait_until
+
+from .conftest import ROOT, token
 
 pytestmark = pytest.mark.e2e
 PHOTO = (ROOT / "tests" / "fixtures" / "photos" / "chelsea.png").read_bytes()

@@ -15,11 +15,13 @@ import pytest
 import requests
 from azure.storage.blob import BlobServiceClient
 
-from tagging.runner.schedule import ConstantSchedule, CronSchedule, ScheduleError, parse_schedule
-from tagging.runner.timer_listener import NEVER, ScheduleStatus, check_past_due
+from local_functions_host.schedule import ConstantSchedule, CronSchedule, ScheduleError, parse_schedule
+from local_functions_host.timer_listener import NEVER, ScheduleStatus, check_past_due
 
-from .conftest import ROOT, Records, token, wait_until
-from tagging.local.runner_process import runner_env
+from tests.support.wait import wait_until
+
+from .conftest import ROOT, Records, token
+from tests.support.host_process import runner_env
 
 TIMER_APP = Path(__file__).parent / "apps" / "timerapp"
 T0 = datetime(2024, 1, 1, 0, 7, 3, tzinfo=timezone.utc)  # a Monday
@@ -98,8 +100,8 @@ PROBE = textwrap.dedent(
     """
     import json, sys
     from pathlib import Path
-    from tagging.runner.indexing import index_functions, load_app
-    from tagging.runner.http_server import describe
+    from local_functions_host.indexing import index_functions, load_app
+    from local_functions_host.http_server import describe
     indexed = index_functions(load_app(Path(sys.argv[1])), json.loads(sys.argv[2]))
     print(json.dumps({"functions": [describe(f, "api") for f in indexed.functions], "errors": indexed.errors}))
     """

@@ -1,4 +1,4 @@
-"""The real app served by the project's runner (``python -m tagging.runner``) over
+"""The real app served by the project's runner (``python -m local_functions_host``) over
 HTTP, against the session's Azurite, with its own queue, containers and tables so
 that nothing here meets what other tests store. Used by tests/ui and tests/cli."""
 from __future__ import annotations
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import requests
 
-from tagging.local.runner_process import RunnerProcess, private_storage, runner_env
+from tests.support.host_process import RunnerProcess, private_storage, runner_env
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / ".artifacts"

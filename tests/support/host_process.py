@@ -1,17 +1,17 @@
-"""``python -m tagging.runner`` as a child process: for tests, the benchmark and load runs."""
+"""The local Functions host (``python -m local_functions_host``) as a child process: for tests, the benchmark and load runs."""
 from __future__ import annotations
 
 import os
 import secrets
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .azurite import PROJECT_ROOT, free_port
+import local_functions_host
+from tools.azurite import PROJECT_ROOT, free_port
 
 READY_TIMEOUT = 30.0  # seconds
 
@@ -68,7 +68,7 @@ class RunnerProcess:
         self.process: subprocess.Popen | None = None
 
     def start(self, ready: bool = True) -> "RunnerProcess":
-        command = [sys.executable, "-m", "tagging.runner", "--app-dir", str(self.app_dir), "--port", str(self.port), *self.args]
+        command = local_functions_host.command("--app-dir", str(self.app_dir), "--port", str(self.port), *self.args)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 command, cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

@@ -1,4 +1,4 @@
-"""``make start`` (python -m tagging.local.start): Azurite + the app, ready, Ctrl-C, restart.
+"""``make start`` (python -m tools.start): Azurite + the app, ready, Ctrl-C, restart.
 
 Needs the default Azurite ports 10000-10002 free (skipped otherwise, e.g. while a
 developer's `make start` runs); the app gets a free port and the data a temporary folder.
@@ -18,24 +18,26 @@ from pathlib import Path
 import pytest
 import requests
 
-from tagging.local.azurite import DEFAULT_PORTS, free_port, port_open
-from tagging.local.start import ensure_local_settings
+from tools.azurite import DEFAULT_PORTS, free_port, port_open
+from tools.start import ensure_local_settings
 
-from .conftest import ROOT, wait_until
+from tests.support.wait import wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.e2e
 PHOTO = ROOT / "tests" / "fixtures" / "photos" / "rocket.jpg"
 
 
 class Start:
-    """One ``python -m tagging.local.start`` in its own process group, output collected."""
+    """One ``python -m tools.start`` in its own process group, output collected."""
 
     def __init__(self, port: int, data_dir: Path) -> None:
         settings = ("TAGGING_", "AzureWebJobs", "AzureFunctionsJobHost")
         env = {k: v for k, v in os.environ.items() if not k.startswith(settings)}
         env["AzureWebJobsStorage"] = "UseDevelopmentStorage=true"  # wins over a developer's local.settings.json
         env["PYTHONUNBUFFERED"] = "1"
-        command = [sys.executable, "-m", "tagging.local.start", "--port", str(port), "--data-dir", str(data_dir)]
+        command = [sys.executable, "-m", "tools.start", "--port", str(port), "--data-dir", str(data_dir)]
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                         text=True, start_new_session=True)  # fmt: skip
         self.lines: queue.Queue[str] = queue.Queue()
@@ -164,7 +166,7 @@ def _children(pid: int) -> set[int]:
 
 
 def _alive(pid: int) -> bool:
-    from tagging.local.lifeline import process_start_time
+    from local_functions_host.lifeline import process_start_time
 
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -210,7 +212,7 @@ def test_make_start_killed_with_sigkill_leaves_no_azurite_nor_runner(tmp_path):
 def test_make_start_takes_over_an_azurite_an_earlier_start_left_running(tmp_path):
     """An Azurite whose starter is gone (the pid file names it, by pid and start time)
     is stopped and replaced rather than reused."""
-    from tagging.local.azurite import Azurite, leftover
+    from tools.azurite import Azurite, leftover
 
     if any(port_open(port) for port in DEFAULT_PORTS):
         pytest.skip("ports 10000-10002 are in use (a developer's Azurite?)")
