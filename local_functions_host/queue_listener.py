@@ -230,7 +230,10 @@ class QueueListener:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._leases: dict[str, Lease] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()  # one per message being handled
+        # Other tasks this listener starts (a pop receipt adopted): the event loop keeps
+        # only weak references to tasks, so an unreferenced one can vanish mid-way.
+        self._side_tasks: set[asyncio.Task[None]] = set()
         self._last_warning = 0.0
 
     def notify(self) -> None:
@@ -270,8 +273,8 @@ class QueueListener:
     async def drain(self, timeout: float) -> int:
         """Wait up to ``timeout`` s for running messages; release the leases of the
         ones still running (they run again elsewhere) and return how many."""
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=timeout)
+        if self._tasks or self._side_tasks:
+            await asyncio.wait({*self._tasks, *self._side_tasks}, timeout=timeout)
         abandoned = [lease for lease in self._leases.values()]
         for lease in abandoned:
             try:
@@ -323,7 +326,9 @@ class QueueListener:
         running = self._leases.get(message.id)
         if running is not None:
             log.warning("message_id=%s came back while it runs here; keeping the running invocation", message.id)
-            asyncio.create_task(running.adopt(message.pop_receipt))
+            adopting = asyncio.create_task(running.adopt(message.pop_receipt))
+            self._side_tasks.add(adopting)
+            adopting.add_done_callback(self._side_tasks.discard)
             return
         lease = Lease(self._client, message.id, message.pop_receipt, self.lease_seconds)
         self._leases[message.id] = lease
