@@ -36,6 +36,8 @@ def parser() -> argparse.ArgumentParser:
                    help=f"how long a received queue message stays invisible between renewals (default {LEASE_SECONDS})")
     p.add_argument("--shutdown-timeout", type=float, default=30.0,
                    help="seconds a stop waits for running invocations (default 30)")
+    p.add_argument("--parent-pid", type=int, default=None,
+                   help="stop gracefully once this process is no longer the runner's parent (make start passes its pid)")
     p.add_argument("--listen-fd", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--worker-index", type=int, default=None, help=argparse.SUPPRESS)
     return p  # fmt: skip
@@ -76,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         lease_seconds=args.lease_seconds,
         shutdown_timeout=args.shutdown_timeout,
         index=args.worker_index,
+        parent_pid=args.parent_pid,
     )
     if workers > 1 and not supervised:
         child_args = ["--app-dir", str(app_dir), "--host", options.host, "--port", str(options.port),

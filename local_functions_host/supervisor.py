@@ -5,8 +5,8 @@ process can join the group), then starts N workers that inherit the socket and
 each poll every queue; the storage queue's leases keep them from running the same
 message twice. A worker that dies is restarted; one that dies within
 ``QUICK_EXIT_SECONDS`` of starting stops the whole group (it would fail again).
-SIGINT/SIGTERM are passed on once to every worker; the supervisor exits 0 when
-they all stopped cleanly.
+SIGINT/SIGTERM (or, with ``--parent-pid``, its parent gone) are passed on once to
+every worker; the supervisor exits 0 when they all stopped cleanly.
 """
 from __future__ import annotations
 
@@ -64,7 +64,8 @@ def run_supervisor(options: WorkerOptions, workers: int, child_args: list[str]) 
     signal.signal(signal.SIGTERM, on_signal)
 
     def spawn(index: int) -> _Child:
-        command = runner_command(*child_args, "--listen-fd", str(sock.fileno()), "--worker-index", str(index))
+        command = runner_command(*child_args, "--listen-fd", str(sock.fileno()), "--worker-index", str(index),
+                                 "--parent-pid", str(os.getpid()))  # fmt: skip
         # Own session: a terminal's Ctrl-C reaches the supervisor only, which passes it on once.
         env = dict(os.environ)  # workers run from the app folder: keep this package importable
         env["PYTHONPATH"] = os.pathsep.join(p for p in (PACKAGE_ROOT, env.get("PYTHONPATH")) if p)
@@ -79,6 +80,9 @@ def run_supervisor(options: WorkerOptions, workers: int, child_args: list[str]) 
     failed = False
     while not stopping["flag"]:
         time.sleep(POLL_SECONDS)
+        if options.parent_pid is not None and os.getppid() != options.parent_pid:
+            log.warning("parent process %d is gone: stopping", options.parent_pid)
+            stopping["flag"] = True
         for position, child in enumerate(children):
             code = child.process.poll()
             if code is None or stopping["flag"]:

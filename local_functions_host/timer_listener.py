@@ -54,6 +54,7 @@ HOST_ID_SETTING = "AzureFunctionsWebHost__hostid"
 LOCK_SECONDS = 15  # the shortest lease Blob Storage grants
 LOCK_RENEW_SECONDS = 5.0
 LOCK_RETRY_SECONDS = 5.0
+RELEASE_SECONDS = 5.0  # a stop gives up releasing the lock after this (it lapses within LOCK_SECONDS)
 NEVER = datetime(1, 1, 1, tzinfo=timezone.utc)  # .NET default(DateTime): "never"
 
 
@@ -220,8 +221,8 @@ class TimerListener:
         if lease is None:
             return
         try:
-            await lease.release()
-        except AzureError:
+            await asyncio.wait_for(lease.release(), RELEASE_SECONDS)
+        except (AzureError, asyncio.TimeoutError):
             pass  # it lapses within LOCK_SECONDS
 
     # -- the schedule ------------------------------------------------------------------
@@ -325,7 +326,14 @@ class BlobPool:
         service = self._services.get(connection_string)
         if service is None:
             service = BlobServiceClient.from_connection_string(
-                connection_string, retry_total=2, connection_timeout=5, read_timeout=30, logger=STORAGE_LOG
+                connection_string,
+                retry_total=2,  # read by the SDK's default ExponentialRetry, whose own
+                initial_backoff=1,  # back-off (15 s, then 18 s) kept a stop with storage
+                increment_base=2,  # gone waiting over 30 s; the listener retries itself
+                random_jitter_range=1,
+                connection_timeout=5,
+                read_timeout=30,
+                logger=STORAGE_LOG,
             )
             self._services[connection_string] = service
         return service

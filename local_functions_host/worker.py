@@ -3,7 +3,9 @@
 SIGINT/SIGTERM stop polling and accepting connections, let running invocations
 finish for up to ``shutdown_timeout`` seconds (leases of the ones still running are
 released so the messages run again elsewhere), then exit 0. A second signal exits
-at once.
+at once. With ``parent_pid`` (make start and the supervisor pass their own pid), the
+worker also stops so when that process is no longer its parent: the parent-death
+signal (:mod:`.lifeline`) is the fast path, this check the one that cannot be lost.
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ from .timer_listener import BlobPool, TimerListener, host_id
 log = logging.getLogger(__package__)
 THREAD_PREFIX = "function"
 POLL_STOP_SECONDS = 5.0  # a receive in progress when stopping is abandoned after this
+PARENT_CHECK_SECONDS = 1.0
 
 
 @dataclass
@@ -44,6 +47,7 @@ class WorkerOptions:
     lease_seconds: int = LEASE_SECONDS
     shutdown_timeout: float = 30.0  # seconds
     index: int | None = None  # worker number under the supervisor
+    parent_pid: int | None = None  # stop when this process is no longer the parent
 
 
 class StartError(RuntimeError):
@@ -114,9 +118,12 @@ async def _serve(options: WorkerOptions) -> int:
     ]  # fmt: skip
     polling = [asyncio.create_task(listener.run()) for listener in [*listeners, *timers]]
     stop = _install_signal_handlers()
+    watching = asyncio.create_task(_watch_parent(options.parent_pid, stop)) if options.parent_pid else None
     _announce(functions, config, options, threads, indexed.errors)
 
     await stop.wait()
+    if watching is not None:
+        watching.cancel()
     log.info("stopping: no new messages or connections; waiting up to %.0f s for running invocations",
              options.shutdown_timeout)  # fmt: skip
     for listener in [*listeners, *timers]:
@@ -157,17 +164,30 @@ async def _start_site(runner: web.AppRunner, options: WorkerOptions) -> None:
 def _install_signal_handlers() -> asyncio.Event:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    signalled = False  # a second *signal* exits at once (a stop for another reason does not count)
 
     def on_signal(signum: int) -> None:
-        if stop.is_set():
+        nonlocal signalled
+        if signalled:
             log.warning("second %s: exiting now", signal.Signals(signum).name)
             logging.shutdown()
             os._exit(1)
+        signalled = True
         stop.set()
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, on_signal, signum)
     return stop
+
+
+async def _watch_parent(parent_pid: int, stop: asyncio.Event) -> None:
+    """Set ``stop`` once ``parent_pid`` is no longer this process's parent (it died, and
+    the process was re-parented), checking every ``PARENT_CHECK_SECONDS``."""
+    while os.getppid() == parent_pid:
+        await asyncio.sleep(PARENT_CHECK_SECONDS)
+    if not stop.is_set():
+        log.warning("parent process %d is gone: stopping", parent_pid)
+        stop.set()
 
 
 def _announce(

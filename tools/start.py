@@ -85,7 +85,8 @@ def serve_command(port: int) -> tuple[list[str], str]:
     func = shutil.which("func")
     if func:
         return [func, "start", "--port", str(port)], "Core Tools (func start)"
-    runner = local_functions_host.command("--app-dir", str(PROJECT_ROOT), "--host", HOST, "--port", str(port))
+    runner = local_functions_host.command("--app-dir", str(PROJECT_ROOT), "--host", HOST, "--port", str(port),
+                                          "--parent-pid", str(os.getpid()))  # fmt: skip
     return runner, "the project's runner (Core Tools is not installed)"
 
 
