@@ -35,6 +35,8 @@ import time
 import urllib.request
 from typing import Any, Callable
 
+import aiohttp
+
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.functions.queue import QueueMessage
 from azure.storage.queue.aio import QueueClient, QueueServiceClient
@@ -42,6 +44,7 @@ from azure.storage.queue.aio import QueueClient, QueueServiceClient
 from .hostconfig import MIN_POLLING_INTERVAL, QueueOptions
 from .indexing import QueueFunction
 from .invoker import Invoker, log_invocation, new_invocation_id
+from .queue_requests import LeanQueue
 
 log = logging.getLogger(__package__)
 STORAGE_LOG = logging.getLogger(f"{__package__}.storage")
@@ -95,6 +98,7 @@ class ClientPool:
 
     def __init__(self) -> None:
         self._services: dict[str, QueueServiceClient] = {}
+        self._session: aiohttp.ClientSession | None = None
 
     def queue(self, connection_string: str, name: str) -> QueueClient:
         service = self._services.get(connection_string)
@@ -118,10 +122,25 @@ class ClientPool:
             self._services[connection_string] = service
         return service.get_queue_client(name)
 
+    def lean(self, client: QueueClient) -> LeanQueue | None:
+        """Receive and delete for ``client``'s queue without the SDK's pipeline, when it
+        connects with an account key and no proxy is configured (else None: use the SDK)."""
+        credential = client.credential
+        key = getattr(credential, "account_key", None)
+        if not key or urllib.request.getproxies():
+            return None
+        if self._session is None:
+            timeout = aiohttp.ClientTimeout(sock_connect=5, sock_read=30)
+            self._session = aiohttp.ClientSession(timeout=timeout, auto_decompress=False)
+        return LeanQueue(self._session, client.url, credential.account_name, key)
+
     async def close(self) -> None:
         for service in self._services.values():
             await service.close()
         self._services.clear()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
 
 def _gone(error: AzureError) -> bool:
@@ -134,8 +153,11 @@ def _gone(error: AzureError) -> bool:
 class Lease:
     """Keeps one received message invisible while its function runs."""
 
-    def __init__(self, client: QueueClient, message_id: str, pop_receipt: str, seconds: int) -> None:
+    def __init__(
+        self, client: QueueClient, message_id: str, pop_receipt: str, seconds: int, lean: LeanQueue | None = None
+    ) -> None:
         self.client = client
+        self.lean = lean
         self.message_id = message_id
         self.pop_receipt = pop_receipt
         self.seconds = seconds
@@ -178,7 +200,10 @@ class Lease:
     async def delete(self) -> bool:
         async with self.lock:
             try:
-                await self.client.delete_message(self.message_id, self.pop_receipt)
+                if self.lean is not None:
+                    await self.lean.delete(self.message_id, self.pop_receipt)
+                else:
+                    await self.client.delete_message(self.message_id, self.pop_receipt)
             except AzureError as error:
                 if _gone(error):
                     return False
@@ -224,6 +249,7 @@ class QueueListener:
         self.poison_name = poison_queue_name(function.queue_name)
         self.lease_seconds = max(2, int(lease_seconds))
         self._client = clients.queue(function.connection_string, self.queue_name)
+        self._lean = clients.lean(self._client)
         self._poison = clients.queue(function.connection_string, self.poison_name) if self.poison_name else None
         self._notify_other = notify
         self._backoff = Backoff(options.max_polling_interval)
@@ -302,6 +328,8 @@ class QueueListener:
             self._storage_warning("create queue", error)
 
     async def _receive(self) -> list[Any]:
+        if self._lean is not None:
+            return await self._lean.receive(self.options.batch_size, self.lease_seconds)
         pager = self._client.receive_messages(
             messages_per_page=self.options.batch_size, visibility_timeout=self.lease_seconds
         )
@@ -330,7 +358,7 @@ class QueueListener:
             self._side_tasks.add(adopting)
             adopting.add_done_callback(self._side_tasks.discard)
             return
-        lease = Lease(self._client, message.id, message.pop_receipt, self.lease_seconds)
+        lease = Lease(self._client, message.id, message.pop_receipt, self.lease_seconds, self._lean)
         self._leases[message.id] = lease
         task = asyncio.create_task(self._process(message, lease))
         self._tasks.add(task)

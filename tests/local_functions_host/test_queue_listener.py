@@ -5,6 +5,8 @@ import asyncio
 import gc
 from types import SimpleNamespace
 
+import pytest
+
 from local_functions_host.hostconfig import QueueOptions
 from local_functions_host.indexing import QueueFunction
 from local_functions_host.queue_listener import ClientPool, Lease, QueueListener
@@ -37,3 +39,53 @@ def test_a_message_that_comes_back_while_it_runs_has_its_pop_receipt_adopted_eve
     assert held == 1
     assert receipt == "receipt-2"
     assert left == 0
+
+
+def test_lean_receive_and_delete_give_what_the_sdk_gives_and_its_errors(azurite):
+    """The listener's per-message calls without the SDK pipeline: same message fields
+    as the SDK reads, the same exceptions (404 -> ResourceNotFoundError, which the
+    listener takes for a deleted message or a missing queue), and a signature the
+    storage checks (a wrong key is refused)."""
+    from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+
+    from local_functions_host.queue_requests import LeanQueue
+
+    text = 'a<b>&"c" \u00e9'
+
+    async def scenario() -> None:
+        clients = ClientPool()
+        client = clients.queue(azurite.connection_string, "lean-test")
+        lean = clients.lean(client)
+        assert lean is not None
+        try:
+            await client.create_queue()
+            await client.send_message(text)
+            [peeked] = await _peek(client)
+            [received] = await lean.receive(16, 30)
+            assert (received.id, received.content, received.dequeue_count) == (peeked.id, text, 1)
+            assert (received.inserted_on, received.expires_on) == (peeked.inserted_on, peeked.expires_on)
+            assert received.next_visible_on > received.inserted_on
+            assert await lean.receive(16, 30) == []  # invisible now
+            await lean.delete(received.id, received.pop_receipt)
+            assert await _peek(client) == []
+            with pytest.raises(ResourceNotFoundError) as gone:
+                await lean.delete(received.id, received.pop_receipt)
+            assert gone.value.status_code == 404
+            missing = clients.lean(clients.queue(azurite.connection_string, "lean-test-missing"))
+            assert missing is not None
+            with pytest.raises(ResourceNotFoundError):
+                await missing.receive(1, 30)
+            wrong_key = LeanQueue(clients._session, client.url, client.credential.account_name,  # type: ignore[arg-type]
+                                  "d3Jvbmcta2V5")  # fmt: skip
+            with pytest.raises(HttpResponseError) as refused:
+                await wrong_key.receive(1, 30)
+            assert refused.value.status_code == 403
+        finally:
+            await client.delete_queue()
+            await clients.close()
+
+    asyncio.run(scenario())
+
+
+async def _peek(client) -> list:  # type: ignore[no-untyped-def]
+    return list(await client.peek_messages(max_messages=32))
