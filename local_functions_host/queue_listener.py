@@ -36,7 +36,6 @@ import urllib.request
 from typing import Any, Callable
 
 import aiohttp
-
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.functions.queue import QueueMessage
 from azure.storage.queue.aio import QueueClient, QueueServiceClient

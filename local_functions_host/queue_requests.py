@@ -19,15 +19,20 @@ import base64
 import hashlib
 import hmac
 import random
-import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import formatdate, parsedate_to_datetime
 from urllib.parse import quote, urlsplit
+from xml.etree import ElementTree
 
 import aiohttp
-from azure.core.exceptions import (AzureError, HttpResponseError, ResourceNotFoundError, ServiceRequestError,
-                                   ServiceResponseError)
+from azure.core.exceptions import (
+    AzureError,
+    HttpResponseError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
 from yarl import URL
 
 API_VERSION = "2026-04-06"  # what azure-storage-queue 12.18 sends
@@ -86,7 +91,7 @@ class LeanQueue:
             async with self._session.request(method, url, headers=headers) as response:
                 body = await response.read()
                 status = response.status
-        except asyncio.TimeoutError as error:
+        except TimeoutError as error:
             raise ServiceResponseError(f"no answer in time ({type(error).__name__})") from None
         except aiohttp.ClientError as error:
             raise ServiceRequestError(f"connection failed ({type(error).__name__}: {error})") from None

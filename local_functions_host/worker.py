@@ -26,8 +26,15 @@ from aiohttp import web
 from . import logsetup
 from .hostconfig import HostConfig, load_host_config
 from .http_server import READ_LINE_BYTES, HttpHost, describe
-from .indexing import (AppIndexError, HttpFunction, IndexedFunction, QueueFunction, TimerFunction, index_functions,
-                       load_app)
+from .indexing import (
+    AppIndexError,
+    HttpFunction,
+    IndexedFunction,
+    QueueFunction,
+    TimerFunction,
+    index_functions,
+    load_app,
+)
 from .invoker import Invoker, thread_count
 from .queue_listener import LEASE_SECONDS, ClientPool, QueueListener
 from .timer_listener import BlobPool, TimerListener, host_id

@@ -81,10 +81,14 @@ def _wheelhouse(requirements: list[str]) -> Path:
 
 
 def _source_copy(target: Path) -> Path:
-    """The tracked files a source install reads (building in the worktree would leave build/ there)."""
-    listed = subprocess.run(["git", "ls-files", "-z", "pyproject.toml", "tagging", "local_functions_host"], cwd=ROOT,
-                            check=True, capture_output=True).stdout.decode()  # fmt: skip
+    """The files a source install reads, as git sees them (tracked, and untracked unless
+    ignored, so a new module counts before it is committed); building in the worktree
+    would leave build/ there."""
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z", "pyproject.toml", "tagging",
+                             "local_functions_host"], cwd=ROOT, check=True, capture_output=True).stdout.decode()  # fmt: skip
     for name in filter(None, listed.split("\0")):
+        if not (ROOT / name).is_file():  # deleted but not yet committed
+            continue
         (target / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(ROOT / name, target / name)
     return target

@@ -8,8 +8,8 @@ from typing import Callable, Iterator
 import pytest
 
 from tagging.cli.client import ApiClient
-from tools.azurite import PROJECT_ROOT, Azurite
 from tests.support.host_process import RunnerProcess, runner_env
+from tools.azurite import PROJECT_ROOT, Azurite
 
 USER = "faults"
 

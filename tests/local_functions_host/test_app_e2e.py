@@ -11,10 +11,9 @@ import pytest
 import requests
 from PIL import Image
 
-from tools.azurite import Azurite, free_port
 from tests.support.host_process import RunnerProcess, private_storage, runner_env
-
 from tests.support.wait import wait_until
+from tools.azurite import Azurite, free_port
 
 from .conftest import ROOT, token
 

@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tools.azurite import ACCOUNT_KEY
 from local_functions_host.http_server import MAX_BODY_BYTES
+from tools.azurite import ACCOUNT_KEY
 
 pytestmark = pytest.mark.e2e
 

@@ -8,9 +8,8 @@ import requests
 from tagging.adapters import Storage
 from tagging.core import keys
 from tagging.core.records import now_iso
-from tests.support.host_process import private_storage, runner_env
 from tagging.settings import Settings
-
+from tests.support.host_process import private_storage, runner_env
 from tests.support.wait import wait_until
 
 from .conftest import ROOT, token

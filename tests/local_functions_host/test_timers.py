@@ -17,11 +17,10 @@ from azure.storage.blob import BlobServiceClient
 
 from local_functions_host.schedule import ConstantSchedule, CronSchedule, ScheduleError, parse_schedule
 from local_functions_host.timer_listener import NEVER, ScheduleStatus, check_past_due
-
+from tests.support.host_process import runner_env
 from tests.support.wait import wait_until
 
 from .conftest import ROOT, Records, token
-from tests.support.host_process import runner_env
 
 TIMER_APP = Path(__file__).parent / "apps" / "timerapp"
 T0 = datetime(2024, 1, 1, 0, 7, 3, tzinfo=timezone.utc)  # a Monday

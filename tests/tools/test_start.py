@@ -18,10 +18,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.support.wait import wait_until
 from tools.azurite import DEFAULT_PORTS, free_port, port_open
 from tools.start import ensure_local_settings
-
-from tests.support.wait import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
