@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator
 import pytest
 from azure.storage.queue import QueueClient
 
-from tests.support.host_process import RunnerProcess, runner_env
+from tests.support.host_process import RunnerProcess, Runners, runner_env
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST_APP = Path(__file__).parent / "apps" / "hostapp"
@@ -26,19 +26,15 @@ HOST_APP = Path(__file__).parent / "apps" / "hostapp"
 def start_runner(tmp_path: Path) -> Iterator[Callable[..., RunnerProcess]]:
     """Factory: ``start_runner(app_dir, env, *args)`` starts a runner and waits until it
     answers; every runner started is stopped after the test."""
-    started: list[RunnerProcess] = []
+    runners = Runners(tmp_path)
 
     def start(
         app_dir: Path, env: dict[str, str], *args: str, ready: bool = True, use_example: bool = True
     ) -> RunnerProcess:
-        runner = RunnerProcess(app_dir, env, list(args), tmp_path / f"runner-{len(started)}.log",
-                               use_example=use_example)  # fmt: skip
-        started.append(runner)
-        return runner.start() if ready else runner
+        return runners.start(app_dir, env, list(args), ready=ready, use_example=use_example)
 
     yield start
-    for runner in started:
-        runner.ensure_stopped()
+    runners.stop_all()
 
 
 def token() -> str:

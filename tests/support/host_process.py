@@ -120,3 +120,26 @@ class RunnerProcess:
             self.stop(timeout=15)
         except subprocess.TimeoutExpired:
             self.kill()
+
+
+class Runners:
+    """The runners one test starts, each logging to its own file in ``log_dir``; a
+    fixture calls :meth:`stop_all` after the test."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self.started: list[RunnerProcess] = []
+
+    def start(
+        self, app_dir: Path, env: dict[str, str], args: list[str], *, ready: bool = True, port: int | None = None,
+        use_example: bool = True,
+    ) -> RunnerProcess:  # fmt: skip
+        """A new runner (started, and answering unless ``ready`` is False)."""
+        log_path = self.log_dir / f"runner-{len(self.started)}.log"
+        runner = RunnerProcess(app_dir, env, args, log_path, port=port, use_example=use_example)
+        self.started.append(runner)
+        return runner.start() if ready else runner
+
+    def stop_all(self) -> None:
+        for runner in self.started:
+            runner.ensure_stopped()
