@@ -40,7 +40,7 @@ $(WORKER_SITE_STAMP): tests/requirements/worker-site.txt
 	touch $@
 
 start: install
-	$(PY) -m tagging.local.start
+	$(PY) -m tools.start
 
 test: install $(CHECKOV_STAMP) $(WORKER_SITE_STAMP)
 	$(PY) -m pytest

@@ -21,12 +21,13 @@ from azure.storage.queue import BinaryBase64DecodePolicy, QueueClient
 from tagging.adapters import get_storage
 from tagging.adapters.blobs import BlobStore, original_name
 from tagging.adapters.queues import decode_request
-from tagging.core.keys import image_id as make_image_id, new_batch_id, user_key
+from tagging.core.keys import image_id as make_image_id
+from tagging.core.keys import new_batch_id, user_key
 from tagging.core.records import QUEUED, TAGGED, BatchRecord, ImageRecord, TagRequest, now_iso
-from tagging.local.azurite import free_port
 from tagging.settings import get_settings
 from tests.support import images
 from tests.support.host import body_json
+from tools.azurite import free_port
 
 USER = "alice"
 

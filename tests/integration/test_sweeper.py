@@ -20,8 +20,8 @@ from azure.functions.timer import TimerRequest
 from azure.storage.blob import BlobServiceClient
 
 from tagging.core.keys import user_key
-from tagging.local.runner_process import private_storage
 from tests.support.host import Host, body_json
+from tests.support.host_process import private_storage
 
 from ..conftest import ROOT
 
