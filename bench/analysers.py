@@ -24,7 +24,8 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from bench import photos as bench_photos
 from bench.tagging_speed import _timed, decode_bound
@@ -41,7 +42,7 @@ class _InferenceClock:
         self.clock = clock
         self.spent = 0.0
 
-    def __enter__(self) -> "_InferenceClock":
+    def __enter__(self) -> _InferenceClock:
         from onnxruntime.capi.onnxruntime_inference_collection import Session
 
         self._session_class, self._real = Session, Session.run
