@@ -30,9 +30,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-e2e", action="store_true", help="only the tagging-speed part")
     parser.add_argument("--e2e-images", type=int, default=96, help="images uploaded per end-to-end run (default 96)")
     parser.add_argument("--latency-samples", type=int, default=20, help="idle upload -> tagged samples (default 20)")
-    parser.add_argument("--app-cpu-images", type=int, default=48, help="images through the functions in process (default 48)")
+    parser.add_argument(
+        "--app-cpu-images", type=int, default=48, help="images through the functions in process (default 48)"
+    )
     parser.add_argument("--skip-package", action="store_true", help="do not build the deployment package (needs PyPI)")
-    parser.add_argument("--requirements", type=Path, default=None, help="requirements file of the package (default requirements.txt)")
+    parser.add_argument(
+        "--requirements", type=Path, default=None, help="requirements file of the package (default requirements.txt)"
+    )
     args = parser.parse_args(argv)
 
     started = time.time()
@@ -70,7 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     report["analysers_text_12mp"] = analysers.summarise(analysers.measure(text, args.repeats))
     print(_table("Per analyser, 12 MP photos with text, one thread (median ms):", report["analysers_text_12mp"]))
     report["analysers_text_12mp_cpu"] = analysers.summarise(analysers.measure(text, args.repeats, time.process_time))
-    print(_table("Per analyser, 12 MP photos with text, one thread (median CPU ms):", report["analysers_text_12mp_cpu"]))
+    print(
+        _table("Per analyser, 12 MP photos with text, one thread (median CPU ms):", report["analysers_text_12mp_cpu"])
+    )
     if not args.skip_e2e:
         from bench import app_cpu
 

@@ -90,16 +90,24 @@ def measure(
         per_image: dict[str, dict[str, float]] = {}
         for name, data in photos.items():
             image = decode(data, MAX_PIXELS)
-            row = {"decode": _timed(lambda: decode(data, MAX_PIXELS), repeats, clock)}
+            row = {"decode": _timed(lambda data=data: decode(data, MAX_PIXELS), repeats, clock)}
             models: dict[str, float] = {}
             for analyser in analysers:
-                row[analyser.name], model_ms = _analyser_and_model(lambda a=analyser: a.analyse(image), meter, repeats)
+                row[analyser.name], model_ms = _analyser_and_model(
+                    lambda a=analyser, image=image: a.analyse(image), meter, repeats
+                )
                 if model_ms > 0:
                     models[f"model.{analyser.name}"] = model_ms
             row["finish"] = _timed(
-                lambda: (make_thumbnail(image), perceptual_hash(image.preview), content_hash(data)), repeats, clock
+                lambda image=image, data=data: (
+                    make_thumbnail(image),
+                    perceptual_hash(image.preview),
+                    content_hash(data),
+                ),
+                repeats,
+                clock,
             )
-            row["decode_bound"] = _timed(lambda: decode_bound(data), repeats, clock)
+            row["decode_bound"] = _timed(lambda data=data: decode_bound(data), repeats, clock)
             per_image[name] = {**row, **models}
     return {"per_image": per_image}
 
@@ -119,7 +127,9 @@ def summarise(measured: dict[str, Any]) -> dict[str, Any]:
         sum(r[k] for k in analysis_steps) / (r["decode_bound"] + sum(r.get(k, 0.0) for k in model_steps)) for r in rows
     ]
     summary["all_analysers_ms"] = round(statistics.median(sum(r[k] for k in analysis_steps) for r in rows), 2)
-    summary["bound_ms"] = round(statistics.median(r["decode_bound"] + sum(r.get(k, 0.0) for k in model_steps) for r in rows), 2)
+    summary["bound_ms"] = round(
+        statistics.median(r["decode_bound"] + sum(r.get(k, 0.0) for k in model_steps) for r in rows), 2
+    )
     summary["all_over_bound"] = round(statistics.median(ratios), 3)
     return summary
 
@@ -143,7 +153,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    for title, photos in (("12 MP phone JPEGs", bench_photos.phone_photos(args.phone_photos)), ("12 MP photos with text", text_photos())):
+    sets = (
+        ("12 MP phone JPEGs", bench_photos.phone_photos(args.phone_photos)),
+        ("12 MP photos with text", text_photos()),
+    )
+    for title, photos in sets:
         for unit, clock in (("ms", time.perf_counter), ("CPU ms", time.process_time)):
             print(f"Per analyser, {title}, one thread (median {unit}):")
             for key, value in summarise(measure(photos, args.repeats, clock)).items():

@@ -62,7 +62,9 @@ def nsfw_model_ms(photos: dict[str, bytes], repeats: int = 5, clock: Callable[[]
     classifier = get_nsfw_classifier()
     inputs = [prepare_image(decode(data, BIG).working) for data in photos.values()]
     classifier.score_batch(inputs[0])
-    return round(statistics.median(_median_ms(lambda x=x: classifier.score_batch(x), repeats, clock) for x in inputs), 2)
+    return round(
+        statistics.median(_median_ms(lambda x=x: classifier.score_batch(x), repeats, clock) for x in inputs), 2
+    )
 
 
 def measure(phone_count: int = 8, repeats: int = 5) -> dict[str, dict[str, float]]:

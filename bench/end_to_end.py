@@ -79,7 +79,11 @@ def throughput(
     def post(index: int) -> str:
         name, data = photos[index % len(photos)]
         response = session.post(
-            f"{base}/api/images", params={"filename": name}, data=data, headers={"Content-Type": "image/jpeg"}, timeout=120
+            f"{base}/api/images",
+            params={"filename": name},
+            data=data,
+            headers={"Content-Type": "image/jpeg"},
+            timeout=120,
         )
         response.raise_for_status()
         return response.json()["batch_id"]
@@ -107,7 +111,11 @@ def latency(base: str, photos: list[tuple[str, bytes]], samples: int) -> dict[st
         time.sleep(0.3 + secrets.randbelow(400) / 1000)  # let the queue poller go idle
         started = time.perf_counter()
         response = session.post(
-            f"{base}/api/images", params={"filename": name}, data=data, headers={"Content-Type": "image/jpeg"}, timeout=60
+            f"{base}/api/images",
+            params={"filename": name},
+            data=data,
+            headers={"Content-Type": "image/jpeg"},
+            timeout=60,
         )
         response.raise_for_status()
         image_id = response.json()["images"][0]["id"]
@@ -157,7 +165,9 @@ def run(
         try:
             for workers in (1, 2):
                 env = runner_env(azurite.connection_string, TAGGING_DEFAULT_USER="bench", **private_storage("bench"))
-                runner = RunnerProcess(PROJECT_ROOT, env, ["--workers", str(workers)], Path(scratch) / f"runner-{workers}.log")
+                runner = RunnerProcess(
+                    PROJECT_ROOT, env, ["--workers", str(workers)], Path(scratch) / f"runner-{workers}.log"
+                )
                 runner.start()
                 try:
                     # Warm every worker's classifier before timing.
@@ -166,7 +176,11 @@ def run(
                     app_cpu, storage_cpu = cpu_seconds(runner.process.pid), cpu_seconds(azurite.process.pid)
                     at_done: dict[str, float] = {}
 
-                    def mark(pid: int = runner.process.pid, spid: int = azurite.process.pid) -> None:
+                    def mark(
+                        pid: int = runner.process.pid,
+                        spid: int = azurite.process.pid,
+                        at_done: dict[str, float] = at_done,
+                    ) -> None:
                         at_done.update(app=cpu_seconds(pid), storage=cpu_seconds(spid))
 
                     measured = throughput(runner.base, items, images, on_newest_done=mark)

@@ -35,6 +35,8 @@ def phone_photos(count: int | None = None) -> dict[str, bytes]:
     sources = list(fixture_photos().items())
     count = len(sources) if count is None else count
     return {
-        f"phone-{i:02d}-{sources[i % len(sources)][0].rsplit('.', 1)[0]}.jpg": phone_jpeg(sources[i % len(sources)][1], i)
+        f"phone-{i:02d}-{sources[i % len(sources)][0].rsplit('.', 1)[0]}.jpg": phone_jpeg(
+            sources[i % len(sources)][1], i
+        )
         for i in range(count)
     }

@@ -133,7 +133,9 @@ def _ratio(numerator: int, denominator: int) -> float | None:
 
 
 def _counts(results: Sequence[PhotoResult]) -> dict[str, Any]:
-    counts = {o: sum(r.outcome == o for r in results) for o in (Outcome.RIGHT, Outcome.NONE, Outcome.WRONG, Outcome.OTHER)}
+    counts = {
+        o: sum(r.outcome == o for r in results) for o in (Outcome.RIGHT, Outcome.NONE, Outcome.WRONG, Outcome.OTHER)
+    }
     tagged = len(results) - counts[Outcome.NONE]
     return {
         "photos": len(results),
@@ -180,7 +182,9 @@ def summarise(labels: Sequence[Label], results: Sequence[PhotoResult], analyser_
         summary["people_detection"] = NOT_AVAILABLE
     text_on = "text" in analyser_names or any(r.words is not None for r in results)
     if text_on:
-        summary["text_detection"] = _detection([(label.text, bool(r.words)) for label, r in zip(labels, results, strict=True)])
+        summary["text_detection"] = _detection(
+            [(label.text, bool(r.words)) for label, r in zip(labels, results, strict=True)]
+        )
         expected = [(w, r) for label, r in zip(labels, results, strict=True) for w in label.words]
         found = sum(w in (r.words or []) for w, r in expected)
         summary["text_detection"]["words_expected"] = len(expected)
@@ -202,7 +206,10 @@ def run(labels_path: Path = LABELS) -> tuple[list[Label], list[PhotoResult], dic
 
 
 def table(summary: dict[str, Any]) -> str:
-    lines = [f"{'category':<12} {'photos':>6} {'right':>6} {'none':>5} {'wrong':>6} {'other':>6} {'precision':>9} {'recall':>7}"]
+    lines = [
+        f"{'category':<12} {'photos':>6} {'right':>6} {'none':>5} {'wrong':>6} {'other':>6} "
+        f"{'precision':>9} {'recall':>7}"
+    ]
     rows = [("all", summary["overall"]), *summary["categories"].items()]
     for name, c in rows:
         lines.append(
@@ -215,7 +222,8 @@ def table(summary: dict[str, Any]) -> str:
             extra = f", words read {value['words_read']}/{value['words_expected']}" if "words_read" in value else ""
             lines.append(
                 f"{key}: precision {_fmt(value['precision'])}, recall {_fmt(value['recall'])} "
-                f"({value['found']} found, {value['false_hits']} false, {value['missed']} missed of {value['photos']}){extra}"
+                f"({value['found']} found, {value['false_hits']} false, {value['missed']} missed "
+                f"of {value['photos']}){extra}"
             )
         else:
             lines.append(f"{key}: {value}")
@@ -232,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("-v", "--verbose", action="store_true", help="print every photo's outcome and tags")
     args = parser.parse_args(argv)
-    labels, results, summary = run(args.labels)
+    _labels, results, summary = run(args.labels)
     if args.verbose:
         for r in results:
             print(f"{r.outcome:<6} {r.file:<28} {', '.join(r.content_tags) or '-':<40} | {'; '.join(r.labels)}")

@@ -55,13 +55,13 @@ def measure(photos: dict[str, bytes], repeats: int = 5) -> dict[str, dict[str, f
     for name, data in photos.items():
         prepared = prepare_image(decode_bound(data))
         results[name] = {
-            "tagging": _timed(lambda: analyse(data, 10**9, analysers), repeats),
+            "tagging": _timed(lambda data=data: analyse(data, 10**9, analysers), repeats),
             # CPU of the process (every thread) for the same work: the end-to-end CPU
             # per image is compared with this.
-            "tagging_cpu": _timed(lambda: analyse(data, 10**9, analysers), repeats, time.process_time),
-            "decode_bound": _timed(lambda: decode_bound(data), repeats),
-            "model": _timed(lambda: classifier.logits(prepared), repeats),
-            "naive": _timed(lambda: naive(data), max(2, repeats // 2)),
+            "tagging_cpu": _timed(lambda data=data: analyse(data, 10**9, analysers), repeats, time.process_time),
+            "decode_bound": _timed(lambda data=data: decode_bound(data), repeats),
+            "model": _timed(lambda prepared=prepared: classifier.logits(prepared), repeats),
+            "naive": _timed(lambda data=data: naive(data), max(2, repeats // 2)),
             "bytes": len(data),
         }
     return results
@@ -71,7 +71,7 @@ def tagging_rate(photos: dict[str, bytes], repeats: int = 3) -> float:
     """Tagging-only images/s on one thread: 1000 / the median over photos of each
     photo's median ms (the ``tagging`` path alone, ~1 s for 8 photos)."""
     analysers = default_analysers()
-    per_photo = [_timed(lambda: analyse(data, 10**9, analysers), repeats) for data in photos.values()]
+    per_photo = [_timed(lambda data=data: analyse(data, 10**9, analysers), repeats) for data in photos.values()]
     return round(1000 / statistics.median(per_photo), 2)
 
 

@@ -28,8 +28,11 @@ def text_photos() -> dict[str, bytes]:
     """12 MP JPEGs with text: the text fixtures and the rendered signs."""
     from tests.core.text.signs import SIGNS, render_jpeg
 
-    out = {f"text-{p.stem}.jpg": photos.phone_jpeg(p.read_bytes(), i) for i, p in enumerate(sorted(TEXT_FIXTURES.iterdir()))
-           if p.suffix in (".png", ".jpg")}  # fmt: skip
+    out = {
+        f"text-{p.stem}.jpg": photos.phone_jpeg(p.read_bytes(), i)
+        for i, p in enumerate(sorted(TEXT_FIXTURES.iterdir()))
+        if p.suffix in (".png", ".jpg")
+    }
     out.update({f"sign-{s.name}.jpg": photos.phone_jpeg(render_jpeg(s), 100 + i) for i, s in enumerate(SIGNS)})
     return out
 
@@ -69,7 +72,9 @@ def measure(repeats: int = 3) -> dict:
     with_text = [p for p in per_photo.values() if p["kind"] == "text"]
     summary = {
         "phone_photos_without_text": len(no_text),
-        "decode_ms_12mp": round(statistics.median(p["decode_ms"] for p in per_photo.values() if p["kind"] == "phone"), 1),
+        "decode_ms_12mp": round(
+            statistics.median(p["decode_ms"] for p in per_photo.values() if p["kind"] == "phone"), 1
+        ),
         "detect_only_ms": round(statistics.median(p["detect_ms"] for p in no_text), 1) if no_text else None,
         "text_photos": len(with_text),
         "read_ms_with_text": round(statistics.median(p["read_ms"] for p in with_text), 1),

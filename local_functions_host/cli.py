@@ -37,7 +37,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--shutdown-timeout", type=float, default=30.0,
                    help="seconds a stop waits for running invocations (default 30)")
     p.add_argument("--parent-pid", type=int, default=None,
-                   help="stop gracefully once this process is no longer the runner's parent (make start passes its pid)")
+                   help="stop gracefully once this process is no longer the runner's parent "
+                        "(make start passes its pid)")
     p.add_argument("--listen-fd", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--worker-index", type=int, default=None, help=argparse.SUPPRESS)
     return p  # fmt: skip

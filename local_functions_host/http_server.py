@@ -122,7 +122,8 @@ class HttpHost:
             listed += [{"name": name, "errors": [error]} for name, error in self.errors.items()]
             return web.Response(text=json.dumps(listed), content_type="application/json")
         parts = path.split("/")
-        if len(parts) == 5 and [p.lower() for p in parts[1:3]] == ["admin", "functions"] and parts[4].lower() == "status":
+        is_admin_functions = [p.lower() for p in parts[1:3]] == ["admin", "functions"]
+        if len(parts) == 5 and is_admin_functions and parts[4].lower() == "status":
             name = unquote(parts[3])
             error = next((e for n, e in self.errors.items() if n.lower() == name.lower()), None)
             if error is not None:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .appsettings import resolve
-from .schedule import ConstantSchedule, CronSchedule, ScheduleError, parse_schedule
+from .schedule import Schedule, ScheduleError, parse_schedule
 
 DEFAULT_SCRIPT = "function_app.py"
 DEFAULT_CONNECTION = "AzureWebJobsStorage"
@@ -67,7 +67,7 @@ class TimerFunction(IndexedFunction):
     """A ``timerTrigger``: its resolved schedule, and the host storage that holds its
     singleton lock and schedule status (AzureWebJobsStorage, as in the host)."""
 
-    schedule: CronSchedule | ConstantSchedule | None = None
+    schedule: Schedule | None = None
     run_on_startup: bool = False
     use_monitor: bool = True  # after the extension turned it off for sub-minute schedules
     connection_string: str = field(default="", repr=False)  # a secret: never log it

@@ -35,7 +35,7 @@ import re
 import time
 import urllib.request
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError, ResourceNotFoundError
@@ -195,7 +195,8 @@ class Lease:
                 if _gone(error):
                     return False
                 raise
-            self.pop_receipt = receipt.pop_receipt
+            # The SDK's Optional: update_message always answers with the new receipt.
+            self.pop_receipt = cast(str, receipt.pop_receipt)
             return True
 
     async def delete(self) -> bool:

@@ -138,7 +138,8 @@ def _error(status: int, body: bytes) -> HttpResponseError:
     kind = ResourceNotFoundError if status == 404 else HttpResponseError
     error = kind(message=f"({code or status}) {message.splitlines()[0] if message else ''}".strip())
     error.status_code = status
-    error.error_code = code or None
+    # The attribute the Storage SDK sets on the errors it raises (azure-core does not declare it).
+    error.error_code = code or None  # type: ignore[attr-defined]
     return error
 
 

@@ -120,7 +120,9 @@ class RouteTemplate:
 
     @staticmethod
     def _match_fixed(segments: list[Segment], path: list[str], values: dict[str, str]) -> bool:
-        for segment, text in zip(segments, path):
+        # strict=False: before a catch-all the path is longer than ``segments``, and only
+        # its leading parts are matched here.
+        for segment, text in zip(segments, path, strict=False):
             found = segment.pattern.fullmatch(text)
             if not found:
                 return False

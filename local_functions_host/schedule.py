@@ -36,7 +36,9 @@ class ScheduleError(ValueError):
 
 
 class Schedule(Protocol):
-    expression: str
+    @property
+    def expression(self) -> str:
+        """The expression as given (after ``%NAME%`` resolution, whitespace collapsed)."""
 
     def next_after(self, moment: datetime) -> datetime:
         """The first occurrence strictly after ``moment`` (aware, UTC)."""
@@ -54,10 +56,8 @@ class CronSchedule:
 
     def next_after(self, moment: datetime) -> datetime:
         start = moment.astimezone(UTC)
-        if not self.has_seconds:  # NCrontab without seconds: occurrences at second 0
-            text = "0 " + self.expression
-        else:
-            text = self.expression
+        # NCrontab without seconds: occurrences at second 0
+        text = self.expression if self.has_seconds else "0 " + self.expression
         return croniter(text, start, day_or=False, second_at_beginning=True).get_next(datetime)
 
     @property
@@ -124,7 +124,7 @@ def _timespan(text: str) -> timedelta | None:
     )  # fmt: skip
 
 
-def next_occurrences(schedule: CronSchedule | ConstantSchedule, start: datetime, count: int) -> list[datetime]:
+def next_occurrences(schedule: Schedule, start: datetime, count: int) -> list[datetime]:
     """The next ``count`` occurrences after ``start`` (the host logs the next 5)."""
     found, moment = [], start
     for _ in range(count):

@@ -77,7 +77,11 @@ class ScheduleStatus:
     last_updated: datetime
 
     def as_dict(self) -> dict[str, str]:
-        return {"Last": self.last.isoformat(), "Next": self.next.isoformat(), "LastUpdated": self.last_updated.isoformat()}
+        return {
+            "Last": self.last.isoformat(),
+            "Next": self.next.isoformat(),
+            "LastUpdated": self.last_updated.isoformat(),
+        }
 
     @classmethod
     def parse(cls, text: bytes | str) -> ScheduleStatus | None:
@@ -131,7 +135,9 @@ class TimerListener:
         container = service.get_container_client(HOSTS_CONTAINER)
         self._container = container
         self._lock_blob: BlobClient = container.get_blob_client(f"locks/{host}/Host.Functions.{function.name}.Listener")
-        self._status_blob: BlobClient = container.get_blob_client(f"timers/{host}/Host.Functions.{function.name}/status")
+        self._status_blob: BlobClient = container.get_blob_client(
+            f"timers/{host}/Host.Functions.{function.name}/status"
+        )
         self._lease: BlobLeaseClient | None = None
         self._stop = asyncio.Event()
         self._lost = asyncio.Event()
@@ -147,8 +153,10 @@ class TimerListener:
             if not await self._acquire():
                 await self._sleep(LOCK_RETRY_SECONDS)
                 continue
+            schedule = self.function.schedule
+            assert schedule is not None
             log.info("timer %s: this process holds the singleton lock; schedule %r",
-                     self.function.name, self.function.schedule.expression)  # fmt: skip
+                     self.function.name, schedule.expression)  # fmt: skip
             self._lost.clear()
             renewing = asyncio.create_task(self._renew())
             try:
@@ -219,10 +227,8 @@ class TimerListener:
         lease, self._lease = self._lease, None
         if lease is None:
             return
-        try:
+        with contextlib.suppress(TimeoutError, AzureError):  # it lapses within LOCK_SECONDS
             await asyncio.wait_for(lease.release(), RELEASE_SECONDS)
-        except (TimeoutError, AzureError):
-            pass  # it lapses within LOCK_SECONDS
 
     # -- the schedule ------------------------------------------------------------------
 

@@ -123,7 +123,8 @@ async def _serve(options: WorkerOptions) -> int:
         TimerListener(f, invoker, blobs.service(f.connection_string), host_id(options.app_dir))
         for f in functions if isinstance(f, TimerFunction)
     ]  # fmt: skip
-    polling = [asyncio.create_task(listener.run()) for listener in [*listeners, *timers]]
+    pollers: list[QueueListener | TimerListener] = [*listeners, *timers]
+    polling = [asyncio.create_task(poller.run()) for poller in pollers]
     stop = _install_signal_handlers()
     watching = asyncio.create_task(_watch_parent(options.parent_pid, stop)) if options.parent_pid else None
     _announce(functions, config, options, threads, indexed.errors)
@@ -133,14 +134,14 @@ async def _serve(options: WorkerOptions) -> int:
         watching.cancel()
     log.info("stopping: no new messages or connections; waiting up to %.0f s for running invocations",
              options.shutdown_timeout)  # fmt: skip
-    for listener in [*listeners, *timers]:
-        listener.stop_polling()
+    for poller in pollers:
+        poller.stop_polling()
     if polling:
         _, late = await asyncio.wait(polling, timeout=POLL_STOP_SECONDS)
         for task in late:
             task.cancel()
     drained, _ = await asyncio.gather(
-        asyncio.gather(*(listener.drain(options.shutdown_timeout) for listener in [*listeners, *timers])),
+        asyncio.gather(*(poller.drain(options.shutdown_timeout) for poller in pollers)),
         runner.cleanup(),
     )
     await clients.close()

@@ -125,13 +125,15 @@ class Azurite:
         else:
             Path(location).mkdir(parents=True, exist_ok=True)
             args += ["--location", str(location)]
-        output = open(log_file, "ab") if log_file else subprocess.DEVNULL
         # Own session (a terminal's Ctrl-C reaches only us, and we stop it), and SIGTERM
         # when this process dies, even by SIGKILL: never a stray Azurite on the ports.
-        process = subprocess.Popen(
-            args, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-            preexec_fn=die_with_parent(),
-        )  # fmt: skip
+        # The child writes to its own copy of the log file's descriptor; ours closes here.
+        with contextlib.ExitStack() as stack:
+            output = stack.enter_context(open(log_file, "ab")) if log_file else subprocess.DEVNULL
+            process = subprocess.Popen(
+                args, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                preexec_fn=die_with_parent(),
+            )  # fmt: skip
         if location is not None:
             _write_pid_file(Path(location), process.pid)
         instance = cls(

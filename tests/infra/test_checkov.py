@@ -28,7 +28,10 @@ def run_checkov(directory: Path) -> dict[str, Any]:
     if not CHECKOV.exists():
         pytest.fail(f"{CHECKOV} is missing: `make test` builds it from tests/requirements/checkov.txt")
     completed = subprocess.run(
-        [str(CHECKOV), "--framework", "bicep", "--skip-download", "--directory", str(directory), "--output", "json", "--quiet"],
+        [
+            str(CHECKOV), "--framework", "bicep", "--skip-download", "--directory", str(directory),
+            "--output", "json", "--quiet",
+        ],
         capture_output=True,
         text=True,
         timeout=300,
@@ -48,11 +51,17 @@ def test_checkov_finds_no_unjustified_failure_in_infra():
     summary, results = report["summary"], report["results"]
     # A file checkov cannot parse is silently left unchecked: that is a failure here.
     assert summary["parsing_errors"] == 0, results.get("parsing_errors")
-    failed = [(c["check_id"], c["resource"], c["file_path"]) for c in results.get("failed_checks", []) if c["check_id"] not in SKIPPED_HERE]
+    failed = [
+        (c["check_id"], c["resource"], c["file_path"])
+        for c in results.get("failed_checks", [])
+        if c["check_id"] not in SKIPPED_HERE
+    ]
     assert not failed, failed
     for check in results.get("skipped_checks", []):
         reason = (check.get("check_result") or {}).get("suppress_comment") or ""
-        assert reason.strip() and reason.strip() != "No comment provided", f"{check['check_id']} skipped without a reason"
+        assert reason.strip() and reason.strip() != "No comment provided", (
+            f"{check['check_id']} skipped without a reason"
+        )
 
 
 def test_checkov_catches_an_insecure_storage_account(tmp_path: Path):

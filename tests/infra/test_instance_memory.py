@@ -21,7 +21,11 @@ def test_instance_memory_setting_follows_the_plan_parameter(memory: int):
 
 @pytest.mark.parametrize(("memory", "budget_mb"), [(512, 128), (2048, 768), (4096, 1792)])
 def test_every_instance_size_gets_a_decode_budget_that_fits_it(memory: int, budget_mb: int):
-    env = {"AzureWebJobsStorage": "UseDevelopmentStorage=true", "TAGGING_QUEUE": "tag-requests", "TAGGING_INSTANCE_MEMORY_MB": str(memory)}
+    env = {
+        "AzureWebJobsStorage": "UseDevelopmentStorage=true",
+        "TAGGING_QUEUE": "tag-requests",
+        "TAGGING_INSTANCE_MEMORY_MB": str(memory),
+    }
     settings = Settings.from_env(env)
     assert settings.instance_memory_mb == memory
     assert budget_bytes(settings.instance_memory_mb) == budget_mb * MB

@@ -112,7 +112,9 @@ def test_the_real_app_routes_methods_and_limits(app_runner):
     assert client.get("/api/health").status_code == 200
     # A documented route with another method: 405 naming the methods (the app's no_route).
     put = requests.put(app_runner.url("/api/images"), timeout=10)
-    assert (put.status_code, put.headers["Allow"], put.json()["error"]["code"]) == (405, "GET, POST", "method_not_allowed")
+    assert (put.status_code, put.headers["Allow"], put.json()["error"]["code"]) == (
+        405, "GET, POST", "method_not_allowed"
+    )
     assert requests.post(app_runner.url("/api/tags"), timeout=10).status_code == 405
     unknown = client.get("/api/no-such-route")
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"

@@ -5,6 +5,7 @@ visibilityTimeout 1 s, maxDequeueCount 3, base64. Runners lease messages for 2-3
 """
 from __future__ import annotations
 
+import itertools
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -40,7 +41,7 @@ def test_failures_retry_after_the_visibility_timeout_then_go_to_the_poison_queue
     )
     attempts = [r for r in records if r["function"] == "always_fails" and r["body"] == body]
     assert [a["dequeue_count"] for a in attempts] == [1, 2, 3]  # maxDequeueCount 3
-    gaps = [b["t"] - a["t"] for a, b in zip(attempts, attempts[1:])]
+    gaps = [b["t"] - a["t"] for a, b in itertools.pairwise(attempts)]
     assert all(gap >= 0.9 for gap in gaps), gaps  # visibilityTimeout 1 s
     [poisoned] = [r for r in records if r["function"] == "failed_poison" and r["body"] == body]
     assert poisoned["dequeue_count"] == 1 and poisoned["id"] != attempts[0]["id"]  # a new message, same text

@@ -33,7 +33,7 @@ def test_expressions_resolve_anywhere_in_a_string():
 def test_local_settings_values_do_not_override_the_environment(tmp_path):
     (tmp_path / "local.settings.json").write_text(
         json.dumps({"IsEncrypted": False, "Values": {"A": "from-file", "B": "from-file", "N": 3, "T": True},
-                    "Host": {"LocalHttpPort": 7199}})  # fmt: skip
+                    "Host": {"LocalHttpPort": 7199}})
     )
     settings = load_local_settings(find_settings_file(tmp_path))
     env = {"A": "from-env"}

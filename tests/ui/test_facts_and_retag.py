@@ -59,7 +59,9 @@ def test_detail_draws_face_boxes_over_the_photo_and_lists_the_read_text(reading_
     sign = wait_tagged(page, "sign.jpg")
     sign.locator(".card-open").click()
     expect(page.locator("#detail")).to_be_visible()
-    page.wait_for_function("(() => { const i = document.getElementById('detail-image'); return i.complete && i.naturalWidth > 0; })()")
+    page.wait_for_function(
+        "(() => { const i = document.getElementById('detail-image'); return i.complete && i.naturalWidth > 0; })()"
+    )
     boxes = page.locator("#detail-faces .face-box")
     expect(boxes).to_have_count(2)
     expect(page.locator("#detail-face-count")).to_have_text("2 faces found.")

@@ -33,6 +33,7 @@ def test_analyse_merges_contributions_and_makes_a_thumbnail():
     assert "green" in {t.name for t in result.tags} and result.facts["orientation"] == "landscape"
     assert result.facts["width"] == 1200 and "brightness" in result.facts
     from io import BytesIO
+
     from PIL import Image
 
     thumb = Image.open(BytesIO(result.thumbnail))

@@ -18,7 +18,6 @@ from PIL import Image, ImageDraw
 from tagging.core.analysis import decode
 from tagging.core.analysis.fingerprint import perceptual_hash
 
-
 PHOTOS = sorted((Path(__file__).parents[2] / "fixtures" / "photos").glob("*.[jp][pn]g"))
 
 
@@ -51,7 +50,8 @@ def _images() -> list[Image.Image]:
         ramp = np.linspace(0, 255, width)[None, :] + np.zeros((height, 1))
         out += [Image.fromarray(ramp.astype(np.uint8)), Image.fromarray(ramp.T.astype(np.uint8))]
         block = Image.new("RGB", (width, height), tuple(int(v) for v in rng.integers(0, 256, 3)))
-        ImageDraw.Draw(block).rectangle([0, 0, width // 2, height // 3], fill=tuple(int(v) for v in rng.integers(0, 256, 3)))
+        corner = tuple(int(v) for v in rng.integers(0, 256, 3))
+        ImageDraw.Draw(block).rectangle([0, 0, width // 2, height // 3], fill=corner)
         out.append(block)
     return out
 

@@ -16,9 +16,9 @@ from PIL import Image
 from tagging.core.classify import get_classifier, prepare_image
 from tagging.core.classify.graph import (
     INPUT_NAME,
+    OPSET,
     OUTPUT_NAME,
     block_specs,
-    OPSET,
     build_model,
     fold_batchnorm,
     same_pads,

@@ -49,7 +49,7 @@ def test_the_fixture_photos_keep_a_right_content_tag(measured) -> None:
     """The classifier's own subjects (a cat, coffee, a motorcycle, a camera, a rocket);
     the portraits need the face analyser and are judged by the set's other tests."""
     labels, results, _ = measured
-    for label, result in zip(labels, results):
+    for label, result in zip(labels, results, strict=True):
         if label.file.startswith("../photos/") and label.people is not True:
             assert result.outcome == Outcome.RIGHT, (label.file, result.content_tags)
 

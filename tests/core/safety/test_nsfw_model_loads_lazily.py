@@ -22,7 +22,8 @@ def test_importing_the_app_loads_no_nsfw_model() -> None:
 
 
 def test_building_the_analysers_loads_no_nsfw_model() -> None:
-    assert loaded_after("from tagging.core.analysis import default_analysers; default_analysers(nsfw_threshold=0.5)") == []
+    code = "from tagging.core.analysis import default_analysers; default_analysers(nsfw_threshold=0.5)"
+    assert loaded_after(code) == []
 
 
 def test_the_first_image_builds_the_classifier_once() -> None:

@@ -42,7 +42,7 @@ def test_the_tag_appears_at_the_threshold_with_the_score_as_confidence() -> None
 
 def test_the_threshold_must_be_a_probability() -> None:
     for bad in (-0.1, 1.5, float("nan")):
-        with pytest.raises(ValueError, match="outside 0..1"):
+        with pytest.raises(ValueError, match=r"outside 0\.\.1"):
             SafetyAnalyser(bad)
     assert SafetyAnalyser(0.0).threshold == 0.0 and SafetyAnalyser(1.0).threshold == 1.0
 

@@ -32,8 +32,8 @@ class Sign:
 SIGNS = [
     Sign("no-cats", "chelsea.png", ("NO CATS", "ALLOWED"), (0.05, 0.05, 0.45, 0.30), (200, 20, 20), (255, 255, 255),
          "dejavu/DejaVuSans-Bold.ttf", ("no", "cats", "allowed")),
-    Sign("espresso", "coffee.png", ("Espresso Bar", "open daily"), (0.55, 0.04, 0.97, 0.24), (250, 245, 230), (40, 30, 20),
-         "liberation/LiberationSerif-Bold.ttf", ("espresso", "bar", "open", "daily")),
+    Sign("espresso", "coffee.png", ("Espresso Bar", "open daily"), (0.55, 0.04, 0.97, 0.24), (250, 245, 230),
+         (40, 30, 20), "liberation/LiberationSerif-Bold.ttf", ("espresso", "bar", "open", "daily")),
     Sign("exit", "rocket.jpg", ("EXIT 25", "Main Street"), (0.05, 0.6, 0.40, 0.85), (0, 110, 60), (255, 255, 255),
          "liberation/LiberationSans-Bold.ttf", ("exit", "25", "main", "street")),
     Sign("parking", "motorcycle_left.jpg", ("PARKING",), (0.6, 0.05, 0.9, 0.16), (20, 60, 160), (255, 255, 255),

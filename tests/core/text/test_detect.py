@@ -14,7 +14,7 @@ def _reference_components(mask: np.ndarray) -> int:
     """8-connected component count by breadth-first search (slow, obviously right)."""
     seen = np.zeros_like(mask, dtype=bool)
     count = 0
-    for y, x in zip(*np.nonzero(mask)):
+    for y, x in zip(*np.nonzero(mask), strict=True):
         if seen[y, x]:
             continue
         count += 1
@@ -34,7 +34,7 @@ def _reference_components(mask: np.ndarray) -> int:
 def _pixel_labels(mask: np.ndarray) -> np.ndarray:
     rows, starts, ends, labels = detect.label_runs(mask)
     out = np.full(mask.shape, -1)
-    for r, s, e, label in zip(rows, starts, ends, labels):
+    for r, s, e, label in zip(rows, starts, ends, labels, strict=True):
         out[r, s:e] = label
     return out
 

@@ -44,7 +44,9 @@ def test_very_long_lines_are_squeezed_to_the_maximum_width():
 
 def test_searchable_words_are_normalised_distinct_in_order_and_capped():
     lines = ["Espresso BAR", "Open daily, 7-19!", "bar café", "a I x", "Linzensoep à la Waterman"]
-    assert searchable_words(lines) == ["espresso", "bar", "open", "daily", "7-19", "caf", "linzensoep", "la", "waterman"]
+    assert searchable_words(lines) == [
+        "espresso", "bar", "open", "daily", "7-19", "caf", "linzensoep", "la", "waterman"
+    ]
     many = [" ".join(f"w{i}{j}" for j in range(10)) for i in range(10)]
     assert len(searchable_words(many)) == 50
     assert searchable_words(many, limit=3) == ["w00", "w01", "w02"]

