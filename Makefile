@@ -11,7 +11,7 @@ CHECKOV_STAMP := .artifacts/checkov-venv/.installed
 WORKER_SITE_STAMP := .artifacts/worker-site/.installed
 
 # make start needs only install; make test also builds the test-only environments.
-.PHONY: install weights start test bench quality load fuzz clean
+.PHONY: install weights start lint test bench quality load fuzz clean
 
 install: $(PY_STAMP) $(NODE_STAMP) weights
 
@@ -42,7 +42,12 @@ $(WORKER_SITE_STAMP): tests/requirements/worker-site.txt
 start: install
 	$(PY) -m tools.start
 
-test: install $(CHECKOV_STAMP) $(WORKER_SITE_STAMP)
+# The gates, at zero findings (config in pyproject.toml): ruff over the tree, mypy over
+# the app and the local host.
+lint: $(PY_STAMP)
+	$(PY) -m ruff check . && $(PY) -m mypy
+
+test: install lint $(CHECKOV_STAMP) $(WORKER_SITE_STAMP)
 	$(PY) -m pytest
 
 bench: install

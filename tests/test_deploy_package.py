@@ -157,7 +157,8 @@ def test_the_package_reads_text_with_the_weights_it_carries(package, tmp_path):
         from PIL import Image
         from tagging.core.text import get_reader, reader, searchable_words
         reading = get_reader().read(Image.open(sys.argv[2]).convert("RGB"))
-        print(json.dumps({"weights": str(reader.WEIGHTS_DIR), "words": searchable_words(l.text for l in reading.lines)}))
+        words = searchable_words(line.text for line in reading.lines)
+        print(json.dumps({"weights": str(reader.WEIGHTS_DIR), "words": words}))
         """
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "TAGGING_", "AzureWebJobs"))}

@@ -60,7 +60,9 @@ def test_declared_dependencies_are_requirements_txt_and_the_extras_pin_the_dev_v
     assert {"aiohttp", "croniter"} <= set(_as_pins(extras["local-host"]))
     for name, requirements in extras.items():
         for package, version in _as_pins(requirements).items():
-            assert dev.get(package) == version, f"extra {name}: {package}=={version}, requirements-dev.txt has {dev.get(package)}"
+            assert dev.get(package) == version, (
+                f"extra {name}: {package}=={version}, requirements-dev.txt has {dev.get(package)}"
+            )
 
 
 def _wheelhouse(requirements: list[str]) -> Path:
@@ -84,8 +86,10 @@ def _source_copy(target: Path) -> Path:
     """The files a source install reads, as git sees them (tracked, and untracked unless
     ignored, so a new module counts before it is committed); building in the worktree
     would leave build/ there."""
-    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z", "pyproject.toml", "tagging",
-                             "local_functions_host"], cwd=ROOT, check=True, capture_output=True).stdout.decode()  # fmt: skip
+    listed = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard", "-z", "pyproject.toml", "tagging", "local_functions_host"],
+        cwd=ROOT, check=True, capture_output=True,
+    ).stdout.decode()  # fmt: skip
     for name in filter(None, listed.split("\0")):
         if not (ROOT / name).is_file():  # deleted but not yet committed
             continue

@@ -95,7 +95,11 @@ def test_every_runtime_requirement_is_imported_by_the_deployed_app():
     used: set[str] = set()
     for module in filter(_third_party, imported_modules()):
         used |= _providers(module, dists)
-    unused = {name: line for name, line in runtime_requirements().items() if name not in used and name not in ALLOWED_INDIRECT}
+    unused = {
+        name: line
+        for name, line in runtime_requirements().items()
+        if name not in used and name not in ALLOWED_INDIRECT
+    }
     assert unused == {}, "in requirements.txt but never imported by the deployed app (move to requirements-dev.txt)"
 
 

@@ -6,7 +6,9 @@ from tests.support.host import multipart
 
 
 def test_files_from_any_field_and_metadata():
-    body, ctype = multipart([("a", "one.jpg", b"1", "image/jpeg"), ("b", "two.png", b"22", "image/png")], {"metadata": "{}"})
+    body, ctype = multipart(
+        [("a", "one.jpg", b"1", "image/jpeg"), ("b", "two.png", b"22", "image/png")], {"metadata": "{}"}
+    )
     parsed = parse_upload(body, ctype, None, max_files=10)
     assert [(f.filename, f.data) for f in parsed.files] == [("one.jpg", b"1"), ("two.png", b"22")]
     assert parsed.metadata == "{}"

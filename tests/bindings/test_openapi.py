@@ -130,7 +130,7 @@ def test_upload_documents_the_idempotency_key(document):
             accepted = check_key(sample) is not None and len(sample) <= schema["maxLength"]
         except ServiceError:
             accepted = False
-        assert bool(pattern.fullmatch(sample)) and len(sample) <= 200 or not accepted, sample
+        assert (bool(pattern.fullmatch(sample)) and len(sample) <= 200) or not accepted, sample
         assert accepted or not (pattern.fullmatch(sample) and len(sample) <= 200), sample
     assert not pattern.fullmatch(" padded ")  # would arrive stripped, so it is not documented
     assert "idempotency_conflict" in upload["responses"]["409"]["description"]

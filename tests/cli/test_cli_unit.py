@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import tomllib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
@@ -120,7 +120,7 @@ def test_retry_policy_back_off_and_retry_after():
     assert [policy.delay(n, None) for n in range(5)] == [0.5, 1.0, 2.0, 4.0, 4.0]
     assert policy.delay(0, "7") == 7.0
     assert RetryPolicy(max_retry_after=10).delay(0, "3600") == 10
-    now = datetime(2026, 11, 1, 12, 0, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 1, 12, 0, 0, tzinfo=UTC)
     assert parse_retry_after(format_datetime(now + timedelta(seconds=30), usegmt=True), now) == 30
     assert parse_retry_after(format_datetime(now - timedelta(seconds=30), usegmt=True), now) == 0
     assert parse_retry_after("soon") is None and parse_retry_after(None) is None

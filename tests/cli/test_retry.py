@@ -107,7 +107,12 @@ def test_every_attempt_of_an_upload_sends_the_same_idempotency_key_and_each_file
 
 
 def test_an_upload_still_in_progress_is_retried_after_its_retry_after(capsys):
-    busy = {"error": {"code": "idempotency_in_progress", "message": "an upload with this Idempotency-Key is still in progress"}}
+    busy = {
+        "error": {
+            "code": "idempotency_in_progress",
+            "message": "an upload with this Idempotency-Key is still in progress",
+        }
+    }
     with FlakyServer([Answer(409, busy, {"Retry-After": "1"}), accepted()]) as server:
         assert run(server, "upload", str(CHELSEA), "--json") == 0
     assert len(server.requests) == 2 and server.gaps()[0] >= 0.95
@@ -116,7 +121,9 @@ def test_an_upload_still_in_progress_is_retried_after_its_retry_after(capsys):
 
 
 def test_an_idempotency_conflict_is_not_retried(capsys):
-    conflict = {"error": {"code": "idempotency_conflict", "message": "this Idempotency-Key was used for a different upload"}}
+    conflict = {
+        "error": {"code": "idempotency_conflict", "message": "this Idempotency-Key was used for a different upload"}
+    }
     with FlakyServer([Answer(409, conflict)]) as server:
         code = run(server, "upload", str(CHELSEA), "--json")
     assert code == 1 and len(server.requests) == 1

@@ -2,8 +2,8 @@
 and the real app served by runner processes over real HTTP."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 

@@ -63,7 +63,7 @@ class UnsignedJwtCredential:
     def close(self) -> None:
         pass
 
-    def __enter__(self) -> "UnsignedJwtCredential":
+    def __enter__(self) -> UnsignedJwtCredential:
         return self
 
     def __exit__(self, *args: object) -> None:

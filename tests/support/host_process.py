@@ -1,4 +1,5 @@
-"""The local Functions host (``python -m local_functions_host``) as a child process: for tests, the benchmark and load runs."""
+"""The local Functions host (``python -m local_functions_host``) as a child process: for
+tests, the benchmark and load runs."""
 from __future__ import annotations
 
 import os
@@ -39,7 +40,8 @@ def private_storage(prefix: str) -> dict[str, str]:
 def runner_env(connection_string: str, **values: str) -> dict[str, str]:
     """This process's environment minus any app settings it carries, pointed at
     ``connection_string``, plus ``values``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TAGGING_", "AzureWebJobs", "AzureFunctionsJobHost"))}
+    own = ("TAGGING_", "AzureWebJobs", "AzureFunctionsJobHost")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(own)}
     env["AzureWebJobsStorage"] = connection_string
     env["PYTHONUNBUFFERED"] = "1"
     env.update(values)
@@ -67,7 +69,7 @@ class RunnerProcess:
         self.base = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
 
-    def start(self, ready: bool = True) -> "RunnerProcess":
+    def start(self, ready: bool = True) -> RunnerProcess:
         command = local_functions_host.command("--app-dir", str(self.app_dir), "--port", str(self.port), *self.args)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(

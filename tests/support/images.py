@@ -6,7 +6,9 @@ import io
 from PIL import Image
 
 
-def solid(colour: tuple[int, int, int] = (200, 30, 30), size: tuple[int, int] = (64, 48), fmt: str = "JPEG", **save) -> bytes:
+def solid(
+    colour: tuple[int, int, int] = (200, 30, 30), size: tuple[int, int] = (64, 48), fmt: str = "JPEG", **save
+) -> bytes:
     """An image of one colour in ``fmt`` (any Pillow format name)."""
     mode = "RGBA" if fmt in ("PNG", "WEBP") and save.pop("alpha", False) else "RGB"
     image = Image.new(mode, size, colour + ((128,) if mode == "RGBA" else ()))
@@ -95,7 +97,8 @@ def photo_like(size: tuple[int, int] = (1200, 900), seed: int = 1, quality: int 
 def reencoded(data: bytes, scale: float = 0.5, quality: int = 70, fmt: str = "JPEG") -> bytes:
     """The same picture resized and recompressed (a near duplicate)."""
     image = Image.open(io.BytesIO(data)).convert("RGB")
-    image = image.resize((max(1, int(image.width * scale)), max(1, int(image.height * scale))), Image.Resampling.LANCZOS)
+    size = (max(1, int(image.width * scale)), max(1, int(image.height * scale)))
+    image = image.resize(size, Image.Resampling.LANCZOS)
     out = io.BytesIO()
     image.save(out, fmt, quality=quality)
     return out.getvalue()

@@ -9,8 +9,8 @@ import azure.functions as func
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[4]))  # the project root: tests.support
 
-from tagging.bindings import BLUEPRINTS, _services  # noqa: E402
-from tagging.logs import quiet_sdk_loggers  # noqa: E402
+from tagging.bindings import BLUEPRINTS, _services
+from tagging.logs import quiet_sdk_loggers
 
 
 @lru_cache(maxsize=1)
