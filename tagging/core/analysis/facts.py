@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..tags import Contribution, Tag
+from ..vocabulary import TagSource
 from .decode import DecodedImage
 
 SQUARE_TOLERANCE = 0.05  # |w - h| / max(w, h) at or below this is "square"
@@ -18,7 +19,7 @@ def orientation_of(width: int, height: int) -> str:
 class FactsAnalyser:
     """Format, dimensions (after EXIF orientation), megapixels, orientation tags."""
 
-    name = "facts"
+    name = TagSource.FACTS
 
     def analyse(self, image: DecodedImage) -> Contribution:
         orientation = orientation_of(image.width, image.height)
