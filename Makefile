@@ -11,7 +11,7 @@ CHECKOV_STAMP := .artifacts/checkov-venv/.installed
 WORKER_SITE_STAMP := .artifacts/worker-site/.installed
 
 # make start needs only install; make test also builds the test-only environments.
-.PHONY: install weights start test bench load fuzz clean
+.PHONY: install weights start test bench quality load fuzz clean
 
 install: $(PY_STAMP) $(NODE_STAMP) weights
 
@@ -40,13 +40,17 @@ $(WORKER_SITE_STAMP): tests/requirements/worker-site.txt
 	touch $@
 
 start: install
-	$(PY) -m tagging.local.start
+	$(PY) -m tools.start
 
 test: install $(CHECKOV_STAMP) $(WORKER_SITE_STAMP)
 	$(PY) -m pytest
 
 bench: install
 	$(PY) -m bench
+
+# Content-tag precision/recall on the labelled development set (tests/fixtures/quality).
+quality: install
+	$(PY) -m bench.quality
 
 load: install
 	$(PY) -m bench.load

@@ -59,6 +59,18 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(_table("Tagging, 12 MP phone JPEGs, one thread (median ms):", report["tagging_12mp"]))
     print(_table("Tagging, fixture photos (~0.3 MP), one thread (median ms):", report["tagging_fixtures"]))
+    from bench import analysers
+
+    # Each analyser's analyse() on its own, plus decode, against decode bound + models.
+    report["analysers_12mp"] = analysers.summarise(analysers.measure(phone, args.repeats))
+    print(_table("Per analyser, 12 MP phone JPEGs, one thread (median ms):", report["analysers_12mp"]))
+    report["analysers_12mp_cpu"] = analysers.summarise(analysers.measure(phone, args.repeats, time.process_time))
+    print(_table("Per analyser, 12 MP phone JPEGs, one thread (median CPU ms):", report["analysers_12mp_cpu"]))
+    text = analysers.text_photos()
+    report["analysers_text_12mp"] = analysers.summarise(analysers.measure(text, args.repeats))
+    print(_table("Per analyser, 12 MP photos with text, one thread (median ms):", report["analysers_text_12mp"]))
+    report["analysers_text_12mp_cpu"] = analysers.summarise(analysers.measure(text, args.repeats, time.process_time))
+    print(_table("Per analyser, 12 MP photos with text, one thread (median CPU ms):", report["analysers_text_12mp_cpu"]))
     if not args.skip_e2e:
         from bench import app_cpu
 

@@ -113,8 +113,8 @@ print(json.dumps({
 
 
 def measure(photos: dict[str, bytes], images: int = 48) -> dict:
-    from tagging.local.azurite import Azurite
-    from tagging.local.runner_process import private_storage, runner_env
+    from tests.support.host_process import private_storage, runner_env
+    from tools.azurite import Azurite
 
     with tempfile.TemporaryDirectory(prefix="tagging-appcpu-") as scratch:
         paths = []

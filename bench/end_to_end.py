@@ -20,8 +20,8 @@ from typing import Callable
 
 import requests
 
-from tagging.local.azurite import PROJECT_ROOT, Azurite
-from tagging.local.runner_process import RunnerProcess, private_storage, runner_env
+from tests.support.host_process import RunnerProcess, private_storage, runner_env
+from tools.azurite import PROJECT_ROOT, Azurite
 
 UPLOAD_CLIENTS = 4
 POLL_SECONDS = 0.25

@@ -24,9 +24,9 @@ import requests
 
 from bench.photos import fixture_photos
 from tagging.cli.client import ApiClient
-from tagging.local.azurite import PROJECT_ROOT, Azurite
-from tagging.local.runner_process import RunnerProcess, runner_env
+from tests.support.host_process import RunnerProcess, runner_env
 from tests.support.images import reencoded
+from tools.azurite import PROJECT_ROOT, Azurite
 
 RESULTS = Path(__file__).resolve().parent / "load-results.json"
 

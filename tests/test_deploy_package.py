@@ -46,7 +46,7 @@ REQUIRED = [
 ]
 EXCLUDED_DIRS = [
     "tests/", "bench/", "tools/", "docs/", "node_modules/", ".venv/", ".artifacts/", ".azurite/", ".ci/",
-    "infra/", "tagging/runner/", "tagging/local/", "tagging/cli/",
+    "infra/", "local_functions_host/", "tagging/cli/",
 ]  # fmt: skip
 EXCLUDED_FILES = [
     "azure.yaml", "Makefile", "package.json", "package-lock.json", "requirements-dev.txt",

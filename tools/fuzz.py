@@ -156,7 +156,7 @@ def run_schemathesis(base_url: str, out: Path, max_examples: int, max_time: int,
 
 def fuzz_app(connection_string: str, out: Path, **options: Any) -> FuzzReport:
     """Serve the real app with its own storage names on ``connection_string`` and fuzz it."""
-    from tagging.local.runner_process import RunnerProcess, private_storage, runner_env
+    from tests.support.host_process import RunnerProcess, private_storage, runner_env
 
     out.mkdir(parents=True, exist_ok=True)
     log_path = out / "runner.log"
@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.connection_string:
         report = fuzz_app(args.connection_string, args.out, **options)
     else:
-        from tagging.local.azurite import Azurite
+        from tools.azurite import Azurite
 
         azurite = Azurite.start()
         try:

@@ -25,10 +25,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
-from collections.abc import Mapping
 from typing import Any, Protocol, TypeVar, cast
 
 from ..adapters import Conflict, IdempotencyRecord, NotFound, StorageError

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tagging.local.azurite import Azurite
+from tools.azurite import Azurite
 
 
 def self_signed_certificate(directory: Path) -> tuple[Path, Path]:

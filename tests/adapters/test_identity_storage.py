@@ -25,10 +25,10 @@ from tagging.core.keys import image_id as make_image_id
 from tagging.core.keys import new_batch_id, user_key
 from tagging.core.records import BatchRecord, ImageRecord, TagRequest, now_iso
 from tagging.core.vocabulary import ImageStatus
-from tagging.local.azurite import free_port
 from tagging.settings import get_settings
 from tests.support import images
 from tests.support.host import body_json
+from tools.azurite import free_port
 
 USER = "alice"
 

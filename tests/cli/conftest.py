@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.ui.appserver import ROOT, start_app
+from tests.support.app_server import ROOT, start_app
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.ui.appserver import ARTIFACTS
+from tests.support.app_server import ARTIFACTS
 
 pytestmark = pytest.mark.e2e
 

@@ -15,7 +15,7 @@ from tagging.core.keys import user_key
 from tagging.core.records import TagRequest
 from tests.cli.conftest import run_cli
 from tests.support.analysers import photo_with
-from tests.ui.appserver import READING_APP, start_app
+from tests.support.app_server import READING_APP, start_app
 
 pytestmark = pytest.mark.e2e
 

@@ -8,8 +8,8 @@ from typing import Callable, Iterator
 import pytest
 
 from tagging.cli.client import ApiClient
-from tagging.local.azurite import PROJECT_ROOT, Azurite
-from tagging.local.runner_process import RunnerProcess, runner_env
+from tests.support.host_process import RunnerProcess, Runners, runner_env
+from tools.azurite import PROJECT_ROOT, Azurite
 
 USER = "faults"
 
@@ -30,17 +30,14 @@ def faulty_azurite(storage_dir) -> Iterator[Azurite]:
 def serve(faulty_azurite, tmp_path) -> Iterator[Callable[..., RunnerProcess]]:
     """Factory: serve(*args, **settings) starts the real app in a runner against the
     fault Azurite; every runner is stopped after the test."""
-    started: list[RunnerProcess] = []
+    runners = Runners(tmp_path)
 
     def start(*args: str, port: int | None = None, **settings: str) -> RunnerProcess:
         env = runner_env(faulty_azurite.connection_string, TAGGING_DEFAULT_USER=USER, **settings)
-        runner = RunnerProcess(PROJECT_ROOT, env, list(args), tmp_path / f"runner-{len(started)}.log", port=port)
-        started.append(runner)
-        return runner.start()
+        return runners.start(PROJECT_ROOT, env, list(args), port=port)
 
     yield start
-    for runner in started:
-        runner.ensure_stopped()
+    runners.stop_all()
 
 
 def all_images(base: str) -> dict[str, dict]:

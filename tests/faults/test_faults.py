@@ -11,11 +11,11 @@ from tagging.adapters import get_storage
 from tagging.adapters.queues import encode_request
 from tagging.core.keys import user_key
 from tagging.core.records import TagRequest
-from tagging.local.azurite import Azurite
-from tagging.local.runner_process import private_storage
 from tagging.settings import Settings
 from tests.faults.conftest import USER, all_images
 from tests.support import images
+from tests.support.host_process import private_storage
+from tools.azurite import Azurite
 
 PHOTO = images.photo_like((1600, 1200), seed=11)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 import logging
 import re
 
-from tagging.local.azurite import ACCOUNT_KEY
 from tagging.logs import SDK_LOGGERS
 from tests.support import images
 from tests.support.host import body_json
+from tools.azurite import ACCOUNT_KEY
 
 
 def test_logs_hold_no_secrets(host, caplog):

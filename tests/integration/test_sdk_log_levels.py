@@ -14,7 +14,7 @@ import subprocess
 import sys
 import textwrap
 
-from tagging.local.runner_process import private_storage
+from tests.support.host_process import private_storage
 
 from ..conftest import ROOT
 

@@ -21,8 +21,8 @@ from azure.storage.blob import BlobServiceClient
 
 from tagging.core.keys import batch_of, user_key
 from tagging.core.records import ImageRecord
-from tagging.local.runner_process import private_storage
 from tests.support.host import Host, body_json
+from tests.support.host_process import private_storage
 
 from ..conftest import ROOT
 

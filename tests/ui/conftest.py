@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui.appserver import ARTIFACTS, READING_APP, start_app
+from tests.support.app_server import ARTIFACTS, READING_APP, start_app
 
 CHROMIUM = os.environ.get("TAGGING_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

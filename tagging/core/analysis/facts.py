@@ -17,13 +17,16 @@ def orientation_of(width: int, height: int) -> str:
 
 
 class FactsAnalyser:
-    """Format, dimensions (after EXIF orientation), megapixels, orientation tags."""
+    """Format, dimensions (after EXIF orientation), megapixels and orientation as facts;
+    the only tag is ``panorama``. Orientation is not a tag: "landscape" and "portrait"
+    are what people search for as content (scenery, a person), so the words stay in
+    ``facts["orientation"]``."""
 
     name = TagSource.FACTS
 
     def analyse(self, image: DecodedImage) -> Contribution:
         orientation = orientation_of(image.width, image.height)
-        tags = [Tag(orientation, 1.0, self.name)]
+        tags = []
         if max(image.width, image.height) / min(image.width, image.height) >= PANORAMA_RATIO:
             tags.append(Tag("panorama", 1.0, self.name))
         return Contribution(

@@ -9,6 +9,7 @@ graph built in memory by :mod:`.graph`, and the committed class -> tag map
 from __future__ import annotations
 
 import json
+import math
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,9 +29,11 @@ MODEL_NAME = "efficientnet-lite0"
 TAG_SOURCE = "classifier"
 DEFAULT_THRESHOLD = 0.2
 #: Above this perplexity (exp of the softmax entropy: the effective number of classes
-#: the model hesitates between) an image is "uncertain" and gets no tags. Chosen on
+#: the model hesitates between) an image is "uncertain": no fine tags, and only the
+#: coarse tags whose gate in rules.json allows more (scenery, plants, rooms). Chosen on
 #: the ~30 scikit-image / matplotlib sample images: recognisable photos score 1.5-40
-#: (rocket 37), portraits, textures, space and medical images 50-500.
+#: (rocket 37), portraits, textures, space and medical images 50-500; the per-tag
+#: gates on the development set in tests/fixtures/quality (``make quality``).
 DEFAULT_MAX_PERPLEXITY = 50.0
 TOP_LABELS = 5
 INPUT_SIZE = _graph.INPUT_SIZE
@@ -74,8 +77,8 @@ class Classification:
     first. Empty when the model is unsure: no tag is better than a wrong one.
     perplexity: exp(entropy of the 1000-class softmax), 1.0 (certain) .. 1000.0
     (uniform): the effective number of classes the model hesitates between.
-    uncertain: perplexity exceeded the classifier's ``max_perplexity``; ``tags`` is then
-    empty whatever the individual sums.
+    uncertain: perplexity exceeded the classifier's ``max_perplexity``; ``tags`` then
+    holds only coarse tags whose gate allows more hesitation (scenery), often none.
     model: :data:`MODEL_NAME`.
     """
 
@@ -96,18 +99,38 @@ class Classification:
 
 
 @dataclass(frozen=True)
+class Gate:
+    """A coarse tag's own bar: it is given when its summed confidence is at least
+    ``min_confidence`` and the image's perplexity at most ``max_perplexity``; None
+    means the classifier's default (``threshold`` / ``max_perplexity``)."""
+
+    min_confidence: float | None = None
+    max_perplexity: float | None = None
+
+
+@dataclass(frozen=True)
 class Rules:
     """The class -> coarse tag map of ``rules.json``.
 
     vocabulary: tag -> parent tag (or None), every tag the map may produce.
     wnids, names: per class index (length 1000).
     class_tags: per class index, the coarse tag or None.
+    gates: tag -> its own :class:`Gate` (descendants without one inherit it; see
+    :meth:`gate`).
     """
 
     vocabulary: Mapping[str, str | None]
     wnids: tuple[str, ...]
     names: tuple[str, ...]
     class_tags: tuple[str | None, ...]
+    gates: Mapping[str, Gate] = field(default_factory=dict)
+
+    def gate(self, tag: str) -> Gate:
+        """The gate of ``tag`` or of its nearest ancestor that has one, else the default."""
+        for name in self.ancestors(tag):
+            if name in self.gates:
+                return self.gates[name]
+        return Gate()
 
     def ancestors(self, tag: str) -> list[str]:
         """``tag`` followed by its parent, grandparent, ... (cycles are rejected)."""
@@ -151,7 +174,19 @@ def parse_rules(data: Mapping[str, Any]) -> Rules:
         wnids[index], names[index], tags[index] = str(wnid), str(entry["name"]), tag
     if any(w is None for w in wnids):
         raise ValueError("rules.json: not every class index 0..999 is present")
-    rules = Rules(vocabulary, tuple(w for w in wnids if w is not None), tuple(names), tuple(tags))
+    gates: dict[str, Gate] = {}
+    for tag, entry in dict(data.get("thresholds", {})).items():
+        if tag not in vocabulary or not set(entry) <= {"min_confidence", "max_perplexity"}:
+            raise ValueError(f"rules.json: bad threshold entry {tag!r}: {entry}")
+        minimum, spread = entry.get("min_confidence"), entry.get("max_perplexity")
+        if minimum is not None and not 0.0 < float(minimum) <= 1.0:
+            raise ValueError(f"rules.json: min_confidence of {tag!r} is outside (0, 1]")
+        if spread is not None and not float(spread) >= 1.0:
+            raise ValueError(f"rules.json: max_perplexity of {tag!r} is below 1")
+        gates[tag] = Gate(
+            None if minimum is None else float(minimum), None if spread is None else float(spread)
+        )
+    rules = Rules(vocabulary, tuple(w for w in wnids if w is not None), tuple(names), tuple(tags), gates)
     for tag in vocabulary:
         rules.ancestors(tag)
     return rules
@@ -230,8 +265,9 @@ class ContentClassifier:
 
     threshold: minimum confidence (0 < threshold <= 1) of a returned tag, coarse or
     fine; default 0.2.
-    max_perplexity: an image whose softmax perplexity exceeds this is uncertain and
-    gets no tags (labels are still reported); ``math.inf`` disables the check.
+    max_perplexity: an image whose softmax perplexity exceeds this is uncertain: no
+    fine tags, and coarse tags only where ``rules.json`` gives the tag a higher limit
+    (labels are still reported); ``math.inf`` disables every perplexity check.
     fine_tags: also return fine labels as tags (normalised name, e.g. "tiger cat").
     fine_threshold: minimum confidence of a fine-label tag; None (default) uses
     ``threshold``. Fine labels at 0.2-0.5 are often the wrong breed or model (a tabby
@@ -263,6 +299,20 @@ class ContentClassifier:
         self.fine_threshold = self.threshold if fine_threshold is None else float(fine_threshold)
         self.rules = load_rules()
         self._coarse = _GroupSums(self.rules.members())
+        gates = [self.rules.gate(name) for name in self._coarse.names]
+        # Per coarse tag: its bar (never below ``threshold``) and its perplexity limit
+        # (the rules' own, unless the caller switched the gate off with math.inf).
+        self._coarse_minimum = np.array(
+            [max(self.threshold, g.min_confidence if g.min_confidence is not None else self.threshold) for g in gates]
+        )
+        self._coarse_max_perplexity = np.array(
+            [
+                self.max_perplexity
+                if g.max_perplexity is None or math.isinf(self.max_perplexity)
+                else g.max_perplexity
+                for g in gates
+            ]
+        )
         fine: dict[str, list[int]] = {}
         for index, name in enumerate(self.rules.names):
             tag_name = _fine_tag_name(name)
@@ -303,21 +353,25 @@ class ContentClassifier:
     def tags(self, probabilities: np.ndarray) -> list[Tag]:
         """Tags for a probability vector (1000,), most confident first.
 
-        Coarse tags: sum over the tag's classes (and its child tags' classes) >=
-        ``threshold``. Fine tags (if enabled): a label's probability (summed over
-        classes sharing the same normalised name) >= ``fine_threshold``. None at all
-        when the image is uncertain (perplexity above ``max_perplexity``).
+        Coarse tags: sum over the tag's classes (and its child tags' classes) at or
+        above the tag's gate in ``rules.json`` (default ``threshold``), and only while
+        the image's perplexity is within the gate's limit (default ``max_perplexity``):
+        scenery, which the model spreads over several scene classes, is allowed more
+        hesitation; animals, which flowers and leaves imitate, less. Fine tags (if
+        enabled): a label's probability (summed over classes sharing the same normalised
+        name) >= ``fine_threshold``, and only when the image is not uncertain
+        (perplexity above ``max_perplexity``).
         """
-        if perplexity(probabilities) > self.max_perplexity:
-            return []
+        spread = perplexity(probabilities)
         found: list[Tag] = []
-        groups = [(self._coarse, self.threshold)]
-        if self.fine_tags:
-            groups.append((self._fine, self.fine_threshold))
-        for group, minimum in groups:
-            sums = group.sums(probabilities)
-            for index in np.flatnonzero(sums >= minimum):
-                found.append(Tag(group.names[index], min(1.0, float(sums[index])), TAG_SOURCE))
+        sums = self._coarse.sums(probabilities)
+        chosen = (sums >= self._coarse_minimum) & (spread <= self._coarse_max_perplexity)
+        for index in np.flatnonzero(chosen):
+            found.append(Tag(self._coarse.names[index], min(1.0, float(sums[index])), TAG_SOURCE))
+        if self.fine_tags and spread <= self.max_perplexity:
+            sums = self._fine.sums(probabilities)
+            for index in np.flatnonzero(sums >= self.fine_threshold):
+                found.append(Tag(self._fine.names[index], min(1.0, float(sums[index])), TAG_SOURCE))
         return merge_tags(found)
 
     def classify(self, image: Image.Image) -> Classification:

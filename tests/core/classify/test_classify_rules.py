@@ -61,12 +61,14 @@ def test_names_are_present_and_usable_as_fine_tags() -> None:
         ("tarantula", "spider"), ("Komodo dragon", "reptile"), ("tree frog", "amphibian"),
         ("espresso", "coffee"), ("red wine", "drink"), ("pizza", "food"), ("banana", "fruit"),
         ("broccoli", "vegetable"), ("daisy", "flower"), ("bolete", "mushroom"),
-        ("mountain", "mountain"), ("volcano", "mountain"), ("beach", "beach"), ("valley", "landscape"),
+        ("mountain", "mountain"), ("volcano", "mountain"), ("beach", "beach"), ("valley", "valley"),
+        ("sandbar", "beach"), ("lakeshore", "lake"), ("promontory", "sea"), ("breakwater", "sea"), ("cliff", "cliff"),
+        ("home theater", "living room"), ("library", "library"), ("restaurant", "restaurant"),
         ("sports car", "car"), ("taxicab", "car"), ("pickup truck", "truck"), ("school bus", "bus"),
         ("moped", "motorcycle"), ("motor scooter", "motorcycle"), ("mountain bike", "bicycle"),
         ("steam locomotive", "train"), ("kayak", "boat"), ("airliner", "aircraft"),
         ("missile", "rocket"), ("space shuttle", "rocket"), ("church", "building"),
-        ("suspension bridge", "bridge"), ("dining table", "furniture"), ("frying pan", "kitchen"),
+        ("suspension bridge", "bridge"), ("dining table", "dining room"), ("frying pan", "kitchen"),
         ("laptop computer", "computer"), ("mobile phone", "phone"), ("reflex camera", "camera"),
         ("tripod", "camera"), ("acoustic guitar", "musical instrument"), ("soccer ball", "sport"),
         ("teddy bear", "toy"), ("hammer", "tool"), ("jeans", "clothing"), ("website", None),
@@ -86,6 +88,36 @@ def test_vehicle_and_animal_parents() -> None:
     for child in ("cat", "dog", "bird", "fish", "insect", "reptile"):
         assert rules.ancestors(child) == [child, "animal"]
     assert rules.ancestors("coffee") == ["coffee", "drink"]
+    assert rules.ancestors("beach") == ["beach", "sea", "landscape"]
+    for child in ("mountain", "valley", "cliff", "lake", "sea"):
+        assert rules.ancestors(child)[-1] == "landscape"
+    for child in ("living room", "bedroom", "dining room", "library", "restaurant"):
+        assert rules.ancestors(child) == [child, "room"]
+
+
+def test_gates_are_inherited_from_the_nearest_ancestor() -> None:
+    rules = load_rules()
+    assert rules.gate("landscape").max_perplexity is not None
+    assert rules.gate("beach") == rules.gate("sea") == rules.gate("landscape")  # no gate of their own
+    assert rules.gate("rocket") == rules.gates["rocket"]
+    assert rules.gate("car") == rules.gates["vehicle"]
+    assert rules.gate("clock").min_confidence is None and rules.gate("clock").max_perplexity is None
+
+
+@pytest.mark.parametrize(
+    ("entry", "match"),
+    [
+        ({"spaceship": {"min_confidence": 0.3}}, "bad threshold"),
+        ({"animal": {"minimum": 0.3}}, "bad threshold"),
+        ({"animal": {"min_confidence": 1.5}}, "outside"),
+        ({"animal": {"max_perplexity": 0.5}}, "below 1"),
+    ],
+)
+def test_parse_rules_rejects_bad_gates(entry: dict, match: str) -> None:
+    bad = json.loads(json.dumps(RAW))
+    bad["thresholds"] = entry
+    with pytest.raises(ValueError, match=match):
+        parse_rules(bad)
 
 
 def test_parse_rules_rejects_inconsistencies() -> None:

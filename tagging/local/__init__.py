@@ -1,1 +1,0 @@
-"""Local development: run the app on this machine (Azurite, the runner, settings files)."""
