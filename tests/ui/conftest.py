@@ -123,6 +123,12 @@ def _pages(browser, ui_app, user, request) -> Iterator:
         assert not unexpected, f"script errors on the page: {unexpected}"
 
 
+THUMBNAILS_LOADED = (
+    "[...document.querySelectorAll('.card img.card-thumb')].every(i => i.complete && i.naturalWidth > 0)"
+)
+DETAIL_IMAGE_LOADED = "(i => i.complete && i.naturalWidth > 0)(document.getElementById('detail-image'))"
+
+
 def wait_ready(page) -> None:
     """Until the page's script has set ``<html data-ready="true">``."""
     from playwright.sync_api import expect

@@ -9,7 +9,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.ui.conftest import shot, wait_true
+from tests.ui.conftest import DETAIL_IMAGE_LOADED, shot, wait_true
 from tests.ui.test_browser import upload, wait_tagged
 
 pytestmark = pytest.mark.e2e
@@ -50,7 +50,7 @@ def test_faces_text_and_safety_from_the_real_analysers(page_for, ui_app, user):
 
     # The portrait's face is drawn over the photo, inside the photo's box.
     wait_tagged(page, PORTRAIT.name).locator(".card-open").click()
-    wait_true(page, "(() => { const i = document.getElementById('detail-image'); return i.complete && i.naturalWidth > 0; })()")
+    wait_true(page, DETAIL_IMAGE_LOADED)
     expect(page.locator("#detail-faces .face-box")).to_have_count(1)
     photo, face = page.locator("#detail-image").bounding_box(), page.locator("#detail-faces .face-box").bounding_box()
     assert photo["x"] <= face["x"] and face["x"] + face["width"] <= photo["x"] + photo["width"] + 1
