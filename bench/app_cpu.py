@@ -17,7 +17,6 @@ anything the benchmark itself does. One image at a time, so no GIL contention.
 from __future__ import annotations
 
 import json
-import statistics
 import subprocess
 import sys
 import tempfile

@@ -13,10 +13,10 @@ import secrets
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
 import requests
 
@@ -118,7 +118,7 @@ def latency(base: str, photos: list[tuple[str, bytes]], samples: int) -> dict[st
     return {
         "samples": samples,
         "p50_ms": round(statistics.median(times), 1),
-        "p99_ms": round(times[min(len(times) - 1, int(round(0.99 * (len(times) - 1))))], 1),
+        "p99_ms": round(times[min(len(times) - 1, round(0.99 * (len(times) - 1)))], 1),
         "max_ms": round(times[-1], 1),
     }
 

@@ -24,9 +24,10 @@ from __future__ import annotations
 import argparse
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 LABELS = ROOT / "tests" / "fixtures" / "quality" / "labels.json"
@@ -57,7 +58,7 @@ class Label:
     words: tuple[str, ...]
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Label":
+    def from_dict(cls, data: dict[str, Any]) -> Label:
         return cls(
             file=str(data["file"]),
             categories=tuple(data["categories"]),
@@ -171,7 +172,7 @@ def summarise(labels: Sequence[Label], results: Sequence[PhotoResult], analyser_
     if faces_on:
         pairs = [
             (bool(label.people), (result.face_count or 0) > 0)
-            for label, result in zip(labels, results)
+            for label, result in zip(labels, results, strict=True)
             if label.people is not None
         ]
         summary["people_detection"] = _detection(pairs)
@@ -179,8 +180,8 @@ def summarise(labels: Sequence[Label], results: Sequence[PhotoResult], analyser_
         summary["people_detection"] = NOT_AVAILABLE
     text_on = "text" in analyser_names or any(r.words is not None for r in results)
     if text_on:
-        summary["text_detection"] = _detection([(label.text, bool(r.words)) for label, r in zip(labels, results)])
-        expected = [(w, r) for label, r in zip(labels, results) for w in label.words]
+        summary["text_detection"] = _detection([(label.text, bool(r.words)) for label, r in zip(labels, results, strict=True)])
+        expected = [(w, r) for label, r in zip(labels, results, strict=True) for w in label.words]
         found = sum(w in (r.words or []) for w, r in expected)
         summary["text_detection"]["words_expected"] = len(expected)
         summary["text_detection"]["words_read"] = found

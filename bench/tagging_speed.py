@@ -13,7 +13,7 @@ import io
 import math
 import statistics
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from PIL import Image
 

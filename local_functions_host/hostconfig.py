@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 OVERRIDE_PREFIX = "AzureFunctionsJobHost__"
 DEFAULT_ROUTE_PREFIX = "api"

@@ -101,7 +101,7 @@ class HttpHost:
         try:
             result = await self.invoker.call(function, http_request, invocation_id)
             response = to_web_response(result)
-        except Exception:  # noqa: BLE001 - the host answers 500 and logs the error
+        except Exception:
             log.exception("function %s (invocation_id=%s) failed", function.name, invocation_id)
             log_invocation(function.name, invocation_id, "http", started, "failed", status=500)
             return web.Response(status=500)

@@ -18,9 +18,10 @@ import inspect
 import os
 import re
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from .appsettings import resolve
 from .schedule import ConstantSchedule, CronSchedule, ScheduleError, parse_schedule

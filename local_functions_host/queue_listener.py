@@ -27,13 +27,15 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import logging
 import math
 import random
 import re
 import time
 import urllib.request
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import aiohttp
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError, ResourceNotFoundError
@@ -215,7 +217,7 @@ class Lease:
             try:
                 await asyncio.wait_for(self._stop.wait(), interval)
                 return
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             try:
                 if not await self.set_visibility(self.seconds):
@@ -281,7 +283,7 @@ class QueueListener:
             except AzureError as error:
                 self._storage_warning("receive", error)
                 messages = []
-            except Exception:  # noqa: BLE001 - keep polling whatever happened
+            except Exception:
                 log.exception("queue %s: receive failed", self.queue_name)
                 messages = []
             if messages and self._stopping.is_set():
@@ -305,7 +307,7 @@ class QueueListener:
             try:
                 await lease.stop()
                 await asyncio.wait_for(lease.set_visibility(0), 5)
-            except (AzureError, asyncio.TimeoutError):
+            except (TimeoutError, AzureError):
                 pass
         return len(abandoned)
 
@@ -313,10 +315,8 @@ class QueueListener:
         """Messages received while stopping: make them visible again at once."""
         for message in messages:
             lease = Lease(self._client, message.id, message.pop_receipt, self.lease_seconds)
-            try:
+            with contextlib.suppress(AzureError):
                 await lease.set_visibility(0)
-            except AzureError:
-                pass
 
     async def _ensure_queue(self) -> None:
         try:
@@ -337,10 +337,8 @@ class QueueListener:
         return []
 
     async def _sleep(self, seconds: float) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
-        except asyncio.TimeoutError:
-            pass
         self._wake.clear()
 
     async def _wait_for_threshold(self) -> None:
@@ -368,7 +366,7 @@ class QueueListener:
             await self._handle(message, lease)
         except AzureError as error:  # the message comes back when its lease lapses
             self._storage_warning("complete message", error)
-        except Exception:  # noqa: BLE001 - likewise; never lose the listener over one message
+        except Exception:
             log.exception("queue %s: handling message_id=%s failed", self.queue_name, message.id)
         finally:
             await lease.stop()
@@ -409,7 +407,7 @@ class QueueListener:
         try:
             await self.invoker.call(self.function, argument, invocation_id)
             succeeded = True
-        except Exception:  # noqa: BLE001 - a failed invocation, as the host sees it
+        except Exception:
             log.exception("function %s (invocation_id=%s) failed", self.function.name, invocation_id)
             succeeded = False
         await lease.stop()
@@ -435,10 +433,8 @@ class QueueListener:
         try:
             await self._poison.send_message(message.content or "")
         except ResourceNotFoundError:
-            try:
+            with contextlib.suppress(ResourceExistsError):
                 await self._poison.create_queue()
-            except ResourceExistsError:
-                pass
             await self._poison.send_message(message.content or "")
         await lease.delete()
         self._notify_other(self.poison_name)

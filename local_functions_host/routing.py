@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Iterable
+from typing import Any
 from urllib.parse import unquote
 
 Constraint = Callable[[str], bool]

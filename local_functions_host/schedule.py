@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from croniter import croniter
@@ -53,7 +53,7 @@ class CronSchedule:
     has_seconds: bool
 
     def next_after(self, moment: datetime) -> datetime:
-        start = moment.astimezone(timezone.utc)
+        start = moment.astimezone(UTC)
         if not self.has_seconds:  # NCrontab without seconds: occurrences at second 0
             text = "0 " + self.expression
         else:
@@ -65,7 +65,7 @@ class CronSchedule:
         fields = self.expression.split()
         if not self.has_seconds or any(f != "*" for f in fields[1:]):
             return False
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         first = self.next_after(now)
         return self.next_after(first) - first < timedelta(minutes=1)
 
@@ -76,7 +76,7 @@ class ConstantSchedule:
     period: timedelta
 
     def next_after(self, moment: datetime) -> datetime:
-        return moment.astimezone(timezone.utc) + self.period
+        return moment.astimezone(UTC) + self.period
 
     @property
     def sub_minute(self) -> bool:

@@ -29,15 +29,16 @@ separate locks and status.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Mapping
 
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.functions.timer import TimerRequest
@@ -55,7 +56,7 @@ LOCK_SECONDS = 15  # the shortest lease Blob Storage grants
 LOCK_RENEW_SECONDS = 5.0
 LOCK_RETRY_SECONDS = 5.0
 RELEASE_SECONDS = 5.0  # a stop gives up releasing the lock after this (it lapses within LOCK_SECONDS)
-NEVER = datetime(1, 1, 1, tzinfo=timezone.utc)  # .NET default(DateTime): "never"
+NEVER = datetime(1, 1, 1, tzinfo=UTC)  # .NET default(DateTime): "never"
 
 
 def host_id(app_dir: Path, env: Mapping[str, str] | None = None) -> str:
@@ -79,7 +80,7 @@ class ScheduleStatus:
         return {"Last": self.last.isoformat(), "Next": self.next.isoformat(), "LastUpdated": self.last_updated.isoformat()}
 
     @classmethod
-    def parse(cls, text: bytes | str) -> "ScheduleStatus | None":
+    def parse(cls, text: bytes | str) -> ScheduleStatus | None:
         try:
             data = json.loads(text)
             return cls(*(_parse_time(data[key]) for key in ("Last", "Next", "LastUpdated")))
@@ -89,11 +90,11 @@ class ScheduleStatus:
 
 def _parse_time(value: str) -> datetime:
     moment = datetime.fromisoformat(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def check_past_due(
@@ -154,7 +155,7 @@ class TimerListener:
                 await self._listen()
             except AzureError as error:
                 self._warn(f"timer {self.function.name}: storage error ({type(error).__name__}); retrying")
-            except Exception:  # noqa: BLE001 - a runner bug must not end the schedule silently
+            except Exception:
                 log.exception("timer %s: listener failed; retrying", self.function.name)
                 await self._release()
                 await self._sleep(LOCK_RETRY_SECONDS)
@@ -180,10 +181,8 @@ class TimerListener:
 
     async def _acquire(self) -> bool:
         try:
-            try:
+            with contextlib.suppress(ResourceExistsError):
                 await self._container.create_container()
-            except ResourceExistsError:
-                pass
             try:
                 await self._lock_blob.upload_blob(b"", overwrite=False)
             except (ResourceExistsError, HttpResponseError) as error:
@@ -222,7 +221,7 @@ class TimerListener:
             return
         try:
             await asyncio.wait_for(lease.release(), RELEASE_SECONDS)
-        except (AzureError, asyncio.TimeoutError):
+        except (TimeoutError, AzureError):
             pass  # it lapses within LOCK_SECONDS
 
     # -- the schedule ------------------------------------------------------------------
@@ -272,7 +271,7 @@ class TimerListener:
         try:
             await asyncio.shield(self._running)
             log_invocation(function.name, invocation_id, "timer", started, "succeeded", reason=reason)
-        except Exception:  # noqa: BLE001 - the schedule goes on, as in the host
+        except Exception:
             log.exception("function %s failed (invocation %s)", function.name, invocation_id)
             log_invocation(function.name, invocation_id, "timer", started, "failed", reason=reason)
         # The extension: an invocation that fired early counts from the scheduled Next.

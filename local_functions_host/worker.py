@@ -89,7 +89,7 @@ async def _serve(options: WorkerOptions) -> int:
         app = load_app(options.app_dir)
     except AppIndexError as error:
         raise StartError(str(error)) from None
-    except Exception:  # noqa: BLE001 - the app's own import error, shown with its traceback
+    except Exception:
         log.exception("importing the app failed")
         raise StartError("the app could not be imported (see the traceback above)") from None
     try:

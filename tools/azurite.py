@@ -1,6 +1,7 @@
 """Start and stop the Azurite storage emulator (installed from npm, see package.json)."""
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -91,7 +92,7 @@ class Azurite:
         key: str | os.PathLike | None = None,
         oauth: bool = False,
         debug_log: str | os.PathLike | None = None,
-    ) -> "Azurite":
+    ) -> Azurite:
         """Start Azurite on ``ports`` (free ones when None), persisting to ``location``
         (in memory when None); wait until all three services accept connections.
 
@@ -199,7 +200,5 @@ def stop_leftover(pid: int, timeout: float = 10.0) -> None:
         if process_start_time(pid) != started:
             return
         time.sleep(0.05)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass

@@ -510,7 +510,7 @@ def main() -> int:
         if args.report or (index in CLASS_TAGS and CLASS_TAGS[index] == draft):
             mark = "   " if tag == draft else "-> "
             note = "  (override equals draft)" if index in CLASS_TAGS and CLASS_TAGS[index] == draft else ""
-            print(f"{index:4d} {name[:28]:28s} {str(draft):18s}{mark}{str(tag):18s} {path[:90]}{note}")
+            print(f"{index:4d} {name[:28]:28s} {draft!s:18s}{mark}{tag!s:18s} {path[:90]}{note}")
         changed += tag != draft
 
     used = {entry["tag"] for entry in classes.values()} - {None}
