@@ -8,7 +8,8 @@ same way every time).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import azure.functions as func
 
@@ -22,7 +23,10 @@ if TYPE_CHECKING:
 bp = func.Blueprint()
 
 
-def _deliver(msg: func.QueueMessage, handle: Callable[[TagService, TagRequest, int], object], undecodable: str) -> None:
+Handler = Callable[["TagService", "TagRequest", int], object]
+
+
+def _deliver(msg: func.QueueMessage, handle: Handler, undecodable: str) -> None:
     """Decode ``msg`` and pass its request to ``handle``; an undecodable message is
     dropped with the reason ``<undecodable>: <what is wrong>``."""
     from ..adapters.queues import decode_request  # with the Queue SDK: loaded on the first message
@@ -45,4 +49,6 @@ def tag_image(msg: func.QueueMessage) -> None:
 @bp.function_name("tag_image_poison")
 @bp.queue_trigger(arg_name="msg", queue_name="%TAGGING_QUEUE%-poison", connection=STORAGE_CONNECTION_SETTING)
 def tag_image_poison(msg: func.QueueMessage) -> None:
-    _deliver(msg, lambda service, request, count: service.mark_poisoned(request, count), "poison message is not a tag request")
+    _deliver(
+        msg, lambda service, request, count: service.mark_poisoned(request, count), "poison message is not a tag request"
+    )

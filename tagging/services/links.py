@@ -6,7 +6,7 @@ a delegation-key fetch about once a day).
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from ..core.records import ImageRecord, parse_iso
@@ -30,7 +30,7 @@ def aged_out(uploaded_at: str, retention_days: int, now: datetime | None = None)
         uploaded = parse_iso(uploaded_at)
     except ValueError:
         return False
-    return (now or datetime.now(timezone.utc)) - uploaded > timedelta(days=retention_days)
+    return (now or datetime.now(UTC)) - uploaded > timedelta(days=retention_days)
 
 
 class Links:
