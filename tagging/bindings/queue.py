@@ -49,6 +49,5 @@ def tag_image(msg: func.QueueMessage) -> None:
 @bp.function_name("tag_image_poison")
 @bp.queue_trigger(arg_name="msg", queue_name="%TAGGING_QUEUE%-poison", connection=STORAGE_CONNECTION_SETTING)
 def tag_image_poison(msg: func.QueueMessage) -> None:
-    _deliver(
-        msg, lambda service, request, count: service.mark_poisoned(request, count), "poison message is not a tag request"
-    )
+    _deliver(msg, lambda service, request, count: service.mark_poisoned(request, count),
+             "poison message is not a tag request")  # fmt: skip
