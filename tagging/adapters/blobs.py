@@ -1,13 +1,21 @@
-"""Blob Storage: originals and thumbnails, and read-only SAS URLs for them."""
+"""Blob Storage: originals and thumbnails, and read-only SAS URLs for them.
+
+An original's metadata is the home of its record's upload fields (see
+:func:`original_metadata`): enough to rebuild the ``queued`` record of an upload that
+died before writing it.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import quote
+from typing import NamedTuple
+from urllib.parse import quote, unquote
 
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import ContainerClient, ContentSettings
 
+from ..core import keys
+from ..core.records import ImageRecord, now_iso
 from ..settings import Settings
 from . import _blob_requests
 from ._ensure import ensure_once
@@ -24,6 +32,39 @@ def original_name(user_key: str, image_id: str) -> str:
 def thumbnail_name(user_key: str, image_id: str) -> str:
     """Blob name of a thumbnail in the thumbnails container."""
     return f"{user_key}/{image_id}.jpg"
+
+
+def original_metadata(record: ImageRecord) -> dict[str, str]:
+    """The blob metadata of ``record``'s original: ``user_key``, ``batch_id``,
+    ``filename`` (percent-encoded: metadata values must be ASCII) and ``uploaded_at``."""
+    return {
+        "user_key": record.user_key,
+        "batch_id": record.batch_id,
+        "filename": quote(record.filename, safe=""),
+        "uploaded_at": record.uploaded_at,
+    }
+
+
+def record_from_original(user_key: str, image_id: str, size: int, metadata: dict[str, str]) -> ImageRecord:
+    """The ``queued`` record :func:`original_metadata` was written from (``size`` in
+    bytes; ``metadata`` also holds ``content_type``). Missing keys fall back to what the
+    image id says: its batch, the id as filename, now as upload time."""
+    return ImageRecord(
+        user_key=user_key,
+        id=image_id,
+        batch_id=metadata.get("batch_id") or keys.batch_of(image_id),
+        filename=unquote(metadata.get("filename", "")) or image_id,
+        content_type=metadata.get("content_type", "application/octet-stream"),
+        size=size,
+        uploaded_at=metadata.get("uploaded_at", now_iso()),
+    )
+
+
+class Original(NamedTuple):
+    """An original's bytes and the ``queued`` record its metadata describes."""
+
+    data: bytes
+    record: ImageRecord
 
 
 @dataclass(frozen=True)
@@ -58,11 +99,11 @@ class BlobStore:
         return client
 
     @storage_call
-    def put_original(
-        self, user_key: str, image_id: str, data: bytes, content_type: str, metadata: dict[str, str]
-    ) -> None:
-        """Write (or overwrite, idempotently) an original. Metadata values must be
-        ASCII; callers percent-encode free text."""
+    def put_original(self, record: ImageRecord, data: bytes) -> None:
+        """Write (or overwrite, idempotently) ``record``'s original, with the record's
+        upload fields as metadata (:func:`original_metadata`)."""
+        user_key, image_id, content_type = record.user_key, record.id, record.content_type
+        metadata = original_metadata(record)
         container = self._container(self._settings.images_container)
         if _blob_requests.lean(container):
             _blob_requests.put(container, original_name(user_key, image_id), data, content_type, metadata)
@@ -76,18 +117,17 @@ class BlobStore:
         )
 
     @storage_call
-    def get_original(self, user_key: str, image_id: str) -> tuple[bytes, dict[str, str]]:
-        """(bytes, metadata) of an original; metadata includes ``content_type``. Raises NotFound."""
+    def get_original(self, user_key: str, image_id: str) -> Original:
+        """An original's bytes and the record its metadata describes. Raises NotFound."""
         container = self._container(self._settings.images_container)
         if _blob_requests.lean(container):
-            return _blob_requests.get(container, original_name(user_key, image_id))
-        downloader = container.download_blob(
-            original_name(user_key, image_id), max_concurrency=1
-        )
-        data = downloader.readall()
-        metadata = dict(downloader.properties.metadata or {})
-        metadata["content_type"] = downloader.properties.content_settings.content_type or ""
-        return data, metadata
+            data, metadata = _blob_requests.get(container, original_name(user_key, image_id))
+        else:
+            downloader = container.download_blob(original_name(user_key, image_id), max_concurrency=1)
+            data = downloader.readall()
+            metadata = dict(downloader.properties.metadata or {})
+            metadata["content_type"] = downloader.properties.content_settings.content_type or ""
+        return Original(data, record_from_original(user_key, image_id, len(data), metadata))
 
     @storage_call
     def original_exists(self, user_key: str, image_id: str) -> bool:

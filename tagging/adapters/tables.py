@@ -6,7 +6,8 @@ per table and no query crosses users):
 - ``Images``:   RowKey = image id (sorts newest first; a batch is a contiguous range).
 - ``Batches``:  RowKey = batch id; metadata and counts of the upload request.
 - ``TagIndex``: RowKey = ``<tag>|<image id>``; one row per user + tag + image, holding a
-  summary of the image so a search reads only the matching rows.
+  summary of the image (``Summary``, JSON: :func:`index_summary`) so a search reads only
+  the matching rows and answers with partial records (:func:`record_from_index_summary`).
   The *text index* shares the table in a partition of its own per user,
   ``<user key>|text`` (so listing a user's tags never reads it): RowKey =
   ``<word>|<image id>``, one row per word read in the image (``facts.text.words``),
@@ -20,13 +21,14 @@ per table and no query crosses users):
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, NamedTuple
 
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import TableClient, UpdateMode
 
-from ..core.records import BatchRecord, ImageRecord, RetagItem, RetagJob, RetagScope, RetagStatus
+from ..core.records import BatchRecord, ImageRecord, RetagItem, RetagJob
 from ..core.tags import Tag
+from ..core.vocabulary import ImageStatus, RetagScope, RetagStatus
 from ..settings import Settings
 from . import _table_requests
 from ._ensure import ensure_once
@@ -71,7 +73,7 @@ def image_from_entity(entity: dict[str, Any]) -> ImageRecord:
         content_type=entity.get("ContentType", ""),
         size=int(entity.get("Size", 0) or 0),
         uploaded_at=entity.get("UploadedAt", ""),
-        status=entity.get("Status", ""),
+        status=ImageStatus(entity.get("Status") or ImageStatus.QUEUED),
         tags=[Tag.from_dict(t) for t in json.loads(entity.get("Tags") or "[]")],
         facts=json.loads(entity.get("Facts") or "{}"),
         tagged_at=entity.get("TaggedAt") or None,
@@ -198,7 +200,7 @@ class ImageTable(_Table):
         that returns keys only, paged until ``limit``."""
         pager = self._table().query_entities(
             "Status eq @status and UploadedAt lt @before",
-            parameters={"status": "queued", "before": uploaded_before},
+            parameters={"status": ImageStatus.QUEUED.value, "before": uploaded_before},
             select=["PartitionKey", "RowKey"],
             results_per_page=min(limit, 1000),
         )
@@ -257,6 +259,41 @@ def index_row_key(tag: str, image_id: str) -> str:
     return f"{tag}{TAG_SEPARATOR}{image_id}"
 
 
+def index_summary(record: ImageRecord) -> dict[str, Any]:
+    """What an index row keeps of a tagged image (its ``Summary``, as JSON), to answer
+    searches without point reads."""
+    return {
+        "filename": record.filename,
+        "batch_id": record.batch_id,
+        "uploaded_at": record.uploaded_at,
+        "tagged_at": record.tagged_at,
+        "status": ImageStatus.TAGGED,
+        "tags": [t.to_dict() for t in record.tags],
+        "has_thumbnail": record.has_thumbnail,
+        "analysis_version": record.analysis_version,
+    }
+
+
+def record_from_index_summary(user_key: str, image_id: str, summary: dict[str, Any]) -> ImageRecord:
+    """The record :func:`index_summary` was made from, as far as a listing needs it: a
+    *partial* record, with no ``facts``, ``error``, hashes, ``content_type`` ("") or
+    ``size`` (0)."""
+    return ImageRecord(
+        user_key=user_key,
+        id=image_id,
+        batch_id=summary.get("batch_id", ""),
+        filename=summary.get("filename", ""),
+        content_type="",
+        size=0,
+        uploaded_at=summary.get("uploaded_at", ""),
+        status=ImageStatus(summary.get("status", ImageStatus.TAGGED)),
+        tags=[Tag.from_dict(t) for t in summary.get("tags", [])],
+        tagged_at=summary.get("tagged_at"),
+        has_thumbnail=bool(summary.get("has_thumbnail")),
+        analysis_version=summary.get("analysis_version"),
+    )
+
+
 def _run(table: TableClient, operations: list[tuple[str, dict[str, Any]]]) -> None:
     """Upserts in transactions of at most 100 operations (one partition), deletes singly
     (deleting a row that does not exist fails a whole transaction)."""
@@ -271,20 +308,19 @@ def _run(table: TableClient, operations: list[tuple[str, dict[str, Any]]]) -> No
 
 
 class TagIndexTable(_Table):
-    """One row per (user, tag, image). ``Summary`` holds the image's listing JSON."""
+    """One row per (user, tag, image). ``Summary`` holds :func:`index_summary` (JSON)."""
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings, settings.tag_index_table)
 
     @storage_call
-    def replace_rows(
-        self, user_key: str, image_id: str, tags: Iterable[Tag], stale: Iterable[str], summary: dict[str, Any]
-    ) -> None:
-        """Upsert a row per tag and delete the rows of ``stale`` tag names, in
-        transactions of at most 100 operations (one partition)."""
+    def replace_rows(self, record: ImageRecord, stale: Iterable[str]) -> None:
+        """Upsert a row per tag of the tagged ``record`` and delete the rows of
+        ``stale`` tag names, in transactions of at most 100 operations (one partition)."""
+        user_key, image_id = record.user_key, record.id
         operations: list[tuple[str, dict[str, Any]]] = []
-        summary_json = _json(summary)  # the same on every row: serialise once
-        for tag in tags:
+        summary_json = _json(index_summary(record))  # the same on every row: serialise once
+        for tag in record.tags:
             operations.append(
                 (
                     "upsert",
@@ -310,14 +346,13 @@ class TagIndexTable(_Table):
             _delete_quietly(table, user_key, index_row_key(name, image_id))
 
     @storage_call
-    def search(
-        self, user_key: str, tag: str, start_image_id: str | None, limit: int
-    ) -> list[tuple[str, dict[str, Any]]]:
-        """(image id, summary) for ``tag``, newest image first, from ``start_image_id``."""
+    def search(self, user_key: str, tag: str, start_image_id: str | None, limit: int) -> list[ImageRecord]:
+        """The images tagged ``tag``, newest first, from ``start_image_id``: partial
+        records (see :func:`record_from_index_summary`)."""
         start = index_row_key(tag, start_image_id or "")
         end = tag + chr(ord(TAG_SEPARATOR) + 1)
         return [
-            (row["ImageId"], json.loads(row.get("Summary") or "{}"))
+            record_from_index_summary(user_key, row["ImageId"], json.loads(row.get("Summary") or "{}"))
             for row in self._range(user_key, start, end, limit, ["ImageId", "Summary"])
         ]
 
@@ -341,6 +376,14 @@ def text_partition(user_key: str) -> str:
     return user_key + TEXT_PARTITION_SUFFIX
 
 
+class TextHit(NamedTuple):
+    """A text-index row: the image (partial, as a tag search gives it) and all the
+    words read in it."""
+
+    record: ImageRecord
+    words: list[str]
+
+
 class TextIndexTable(_Table):
     """One row per (user, word read in an image, image), in the tag index table's
     ``<user key>|text`` partition. ``Summary`` as in :class:`TagIndexTable`; ``Words``
@@ -350,11 +393,11 @@ class TextIndexTable(_Table):
         super().__init__(settings, settings.tag_index_table)
 
     @storage_call
-    def replace_rows(
-        self, user_key: str, image_id: str, words: list[str], stale: Iterable[str], summary: dict[str, Any]
-    ) -> None:
-        """Upsert a row per word and delete the rows of ``stale`` words."""
-        pk, summary_json, words_json = text_partition(user_key), _json(summary), _json(words)
+    def replace_rows(self, record: ImageRecord, words: list[str], stale: Iterable[str]) -> None:
+        """Upsert a row per word of the tagged ``record`` (``words``: those read in it)
+        and delete the rows of ``stale`` words."""
+        image_id = record.id
+        pk, summary_json, words_json = text_partition(record.user_key), _json(index_summary(record)), _json(words)
         operations: list[tuple[str, dict[str, Any]]] = [
             ("upsert", {"PartitionKey": pk, "RowKey": index_row_key(word, image_id), "ImageId": image_id,
                         "Word": word, "Words": words_json, "Summary": summary_json})
@@ -370,14 +413,15 @@ class TextIndexTable(_Table):
             _delete_quietly(table, pk, index_row_key(word, image_id))
 
     @storage_call
-    def search(
-        self, user_key: str, word: str, start_image_id: str | None, limit: int
-    ) -> list[tuple[str, dict[str, Any], list[str]]]:
-        """(image id, summary, the image's words) for ``word``, newest image first."""
+    def search(self, user_key: str, word: str, start_image_id: str | None, limit: int) -> list[TextHit]:
+        """The images ``word`` was read in, newest first, from ``start_image_id``."""
         start = index_row_key(word, start_image_id or "")
         end = word + chr(ord(TAG_SEPARATOR) + 1)
         return [
-            (row["ImageId"], json.loads(row.get("Summary") or "{}"), json.loads(row.get("Words") or "[]"))
+            TextHit(
+                record_from_index_summary(user_key, row["ImageId"], json.loads(row.get("Summary") or "{}")),
+                json.loads(row.get("Words") or "[]"),
+            )
             for row in self._range(text_partition(user_key), start, end, limit, ["ImageId", "Summary", "Words"])
         ]
 
@@ -407,7 +451,7 @@ class RetagTable(_Table):
         now = job.created_at
         rows = [
             {"PartitionKey": job.user_key, "RowKey": retag_item_key(job.id, image_id), "ImageId": image_id,
-             "Status": RetagStatus.QUEUED.value, "Error": "", "UpdatedAt": now}
+             "Status": RetagStatus.QUEUED, "Error": "", "UpdatedAt": now}
             for image_id in image_ids
         ]  # fmt: skip
         table = self._table()
@@ -416,7 +460,7 @@ class RetagTable(_Table):
         _write(
             table,
             {"PartitionKey": job.user_key, "RowKey": job.id, "Kind": RETAG_KIND, "CreatedAt": job.created_at,
-             "Scope": job.scope.value, "AnalysisVersion": job.analysis_version, "Total": job.total},
+             "Scope": job.scope, "AnalysisVersion": job.analysis_version, "Total": job.total},
             "upsert",
         )  # fmt: skip
 
@@ -425,7 +469,7 @@ class RetagTable(_Table):
         _write(
             self._table(),
             {"PartitionKey": user_key, "RowKey": retag_item_key(retag_id, item.image_id), "ImageId": item.image_id,
-             "Status": item.status.value, "Error": _json(item.error) if item.error else "",
+             "Status": item.status, "Error": _json(item.error) if item.error else "",
              "UpdatedAt": item.updated_at or ""},
             "upsert",
         )  # fmt: skip
@@ -440,7 +484,7 @@ class RetagTable(_Table):
             user_key=user_key,
             id=retag_id,
             created_at=entity.get("CreatedAt", ""),
-            scope=RetagScope(entity.get("Scope", RetagScope.ALL.value)),
+            scope=RetagScope(entity.get("Scope", RetagScope.ALL)),
             analysis_version=entity.get("AnalysisVersion", ""),
             total=int(entity.get("Total", 0)),
         )
@@ -452,7 +496,7 @@ class RetagTable(_Table):
         return [
             RetagItem(
                 image_id=e["ImageId"],
-                status=RetagStatus(e.get("Status", RetagStatus.QUEUED.value)),
+                status=RetagStatus(e.get("Status", RetagStatus.QUEUED)),
                 error=json.loads(e["Error"]) if e.get("Error") else None,
                 updated_at=e.get("UpdatedAt") or None,
             )

@@ -10,6 +10,7 @@ from typing import Any, Callable
 import azure.functions as func
 
 from ..adapters import StorageUnavailable
+from ..core.vocabulary import ErrorCode, ErrorKind, error_detail
 from ..logs import event
 from ..services.errors import ServiceError
 from ..services.identity import PRINCIPAL_HEADER, resolve_user
@@ -19,8 +20,8 @@ from . import _services
 log = logging.getLogger(__name__)
 
 STATUS = {
-    "invalid": 400, "unauthorized": 401, "not_found": 404, "conflict": 409, "too_large": 413, "unsupported": 415,
-    "unavailable": 503,
+    ErrorKind.INVALID: 400, ErrorKind.UNAUTHORIZED: 401, ErrorKind.NOT_FOUND: 404, ErrorKind.CONFLICT: 409,
+    ErrorKind.TOO_LARGE: 413, ErrorKind.UNSUPPORTED: 415, ErrorKind.UNAVAILABLE: 503,
 }  # fmt: skip
 RETRY_AFTER_SECONDS = 5
 
@@ -35,8 +36,8 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     )
 
 
-def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> func.HttpResponse:
-    return json_response({"error": {"code": code, "message": message}}, status, headers)
+def error_response(status: int, code: ErrorCode, message: str, headers: dict[str, str] | None = None) -> func.HttpResponse:
+    return json_response({"error": error_detail(code, message)}, status, headers)
 
 
 def caller(req: func.HttpRequest) -> str:
@@ -57,20 +58,20 @@ def http_endpoint(handler: Callable[[func.HttpRequest], func.HttpResponse]) -> C
             response = handler(req)
         except ServiceError as error:
             retry_after = error.retry_after
-            if retry_after is None and error.kind == "unavailable":
+            if retry_after is None and error.kind == ErrorKind.UNAVAILABLE:
                 retry_after = RETRY_AFTER_SECONDS
             headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
             response = error_response(STATUS.get(error.kind, 400), error.code, error.message, headers)
         except SettingsError as error:
             log.error("app settings are unusable: %s", error, extra={"function": handler.__name__})
-            response = error_response(500, "configuration_error", f"the app is misconfigured: {error}")
+            response = error_response(500, ErrorCode.CONFIGURATION_ERROR, f"the app is misconfigured: {error}")
         except StorageUnavailable:
             response = error_response(
-                503, "storage_unavailable", "storage is unavailable; retry shortly", {"Retry-After": str(RETRY_AFTER_SECONDS)}
+                503, ErrorCode.STORAGE_UNAVAILABLE, "storage is unavailable; retry shortly", {"Retry-After": str(RETRY_AFTER_SECONDS)}
             )
         except Exception:  # noqa: BLE001 - the client gets a generic error, the log gets the trace
             log.exception("unhandled error", extra={"function": handler.__name__})
-            response = error_response(500, "internal_error", "the server failed; the error is logged")
+            response = error_response(500, ErrorCode.INTERNAL_ERROR, "the server failed; the error is logged")
         event(
             log,
             "http",

@@ -13,7 +13,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
 from werkzeug.http import parse_options_header
 
-from ..services.errors import INVALID, TOO_LARGE, UNSUPPORTED, ServiceError
+from ..core.vocabulary import ErrorCode, ErrorKind
+from ..services.errors import ServiceError
 
 if TYPE_CHECKING:
     from ..services.upload import IncomingFile
@@ -45,7 +46,7 @@ def parse_upload(body: bytes, content_type: str, filename_param: str | None, max
     mimetype, options = parse_options_header(content_type or "")
     if mimetype == "multipart/form-data":
         if not options.get("boundary"):
-            raise ServiceError(INVALID, "malformed_multipart", "multipart/form-data needs a boundary parameter")
+            raise ServiceError(ErrorKind.INVALID, ErrorCode.MALFORMED_MULTIPART, "multipart/form-data needs a boundary parameter")
         parser = FormDataParser(
             stream_factory=_in_memory,
             max_form_memory_size=MAX_FIELD_BYTES,
@@ -56,25 +57,25 @@ def parse_upload(body: bytes, content_type: str, filename_param: str | None, max
             _, form, files = parser.parse(io.BytesIO(body), mimetype, len(body), options)
         except RequestEntityTooLarge:
             raise ServiceError(
-                TOO_LARGE,
-                "too_many_parts",
+                ErrorKind.TOO_LARGE,
+                ErrorCode.TOO_MANY_PARTS,
                 f"at most {max_files} files and {EXTRA_PARTS} other fields per request, "
                 f"each non-file field at most {MAX_FIELD_BYTES} bytes",
             ) from None
         except ValueError as error:
-            raise ServiceError(INVALID, "malformed_multipart", f"the multipart body is malformed: {error}") from None
+            raise ServiceError(ErrorKind.INVALID, ErrorCode.MALFORMED_MULTIPART, f"the multipart body is malformed: {error}") from None
         incoming = [
             IncomingFile(storage.filename, storage.read(), storage.mimetype or None)
             for _, storage in files.items(multi=True)
         ]
         metadata = form.getlist("metadata")
         if len(metadata) > 1:  # which one would be meant? (found by fuzzing: the first won)
-            raise ServiceError(INVALID, "invalid_metadata", "send at most one metadata field")
+            raise ServiceError(ErrorKind.INVALID, ErrorCode.INVALID_METADATA, "send at most one metadata field")
         return ParsedUpload(incoming, metadata[0] if metadata else None)
     if mimetype.startswith("image/"):
         return ParsedUpload([IncomingFile(filename_param, body, mimetype)] if body else [], None)
     raise ServiceError(
-        UNSUPPORTED,
-        "unsupported_media_type",
+        ErrorKind.UNSUPPORTED,
+        ErrorCode.UNSUPPORTED_MEDIA_TYPE,
         "send multipart/form-data with file parts, or a raw body with Content-Type image/*",
     )

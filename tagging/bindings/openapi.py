@@ -15,6 +15,7 @@ from typing import Any
 
 import azure.functions as func
 
+from ..core.vocabulary import ErrorCode
 from ._http import error_response, http_endpoint
 
 bp = func.Blueprint()
@@ -87,8 +88,8 @@ def no_route(req: func.HttpRequest) -> func.HttpResponse:
     if methods:
         return error_response(
             405,
-            "method_not_allowed",
+            ErrorCode.METHOD_NOT_ALLOWED,
             f"{req.method} is not served here; this route answers {', '.join(methods)}",
             {"Allow": ", ".join(methods)},
         )
-    return error_response(404, "not_found", "no API route here; the routes are listed at /api/openapi.json")
+    return error_response(404, ErrorCode.NOT_FOUND, "no API route here; the routes are listed at /api/openapi.json")

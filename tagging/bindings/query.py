@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import azure.functions as func
 
+from ..core.vocabulary import ErrorCode
 from . import _services
 from ._http import caller, error_response, http_endpoint, json_response
 
@@ -61,5 +62,5 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
     report = _services.query_service().health()
     if report["status"] != "ok":
         down = ", ".join(name for name, up in report["storage"].items() if not up)
-        return error_response(503, "storage_unavailable", f"storage does not answer: {down}", {"Retry-After": "5"})
+        return error_response(503, ErrorCode.STORAGE_UNAVAILABLE, f"storage does not answer: {down}", {"Retry-After": "5"})
     return json_response(report)

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 import azure.functions as func
 
 from .. import ui
+from ..core.vocabulary import ErrorCode
 from ._http import error_response, http_endpoint
 
 bp = func.Blueprint()
@@ -46,7 +47,7 @@ def _serve(req: func.HttpRequest, path: str) -> func.HttpResponse:
     else:
         found = ui.find(path)
         if found is None:
-            return error_response(404, "not_found", "no such file in the web page")
+            return error_response(404, ErrorCode.NOT_FOUND, "no such file in the web page")
         asset = found
         versioned = req.params.get("v") == asset.version
         headers = {"Cache-Control": IMMUTABLE if versioned else REVALIDATE}

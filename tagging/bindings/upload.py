@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import azure.functions as func
 
+from ..core.vocabulary import ErrorCode
 from . import _services
 from ._http import caller, error_response, http_endpoint, json_response
 from ._multipart import parse_upload
@@ -34,12 +35,12 @@ def upload_images(req: func.HttpRequest) -> func.HttpResponse:
         # than "no files".
         return error_response(
             411,
-            "length_required",
+            ErrorCode.LENGTH_REQUIRED,
             "send the upload with a Content-Length header: the Functions host does not pass on "
             "chunked request bodies (Transfer-Encoding: chunked), so this one arrived empty",
         )
     if len(body) > settings.max_request_bytes:
-        return error_response(413, "request_too_large", f"requests may be at most {settings.max_request_bytes} bytes")
+        return error_response(413, ErrorCode.REQUEST_TOO_LARGE, f"requests may be at most {settings.max_request_bytes} bytes")
     parsed = parse_upload(body, req.headers.get("Content-Type", ""), req.params.get("filename"), settings.max_files)
     result = _services.upload_service().upload(
         user, parsed.files, parsed.metadata, idempotency_key=req.headers.get(IDEMPOTENCY_HEADER)

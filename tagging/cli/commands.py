@@ -6,6 +6,7 @@ import sys
 import time
 from typing import Any
 
+from ..core.vocabulary import ImageStatus
 from . import output
 from .client import IDEMPOTENCY_HEADER, ApiClient, ApiError, new_idempotency_key
 from .progress import Progress
@@ -37,7 +38,7 @@ def upload(args: argparse.Namespace, client: ApiClient) -> int:
         output.emit_json({
             "files": [r.as_json() for r in results],
             "summary": {status: sum(r.status == status for r in results)
-                        for status in ("queued", "tagged", "failed", "rejected", "error")}
+                        for status in (*ImageStatus, REJECTED, ERROR)}
             | {"upload_seconds": round(upload_seconds, 2), "seconds": round(seconds, 2)},
         })  # fmt: skip
     else:
@@ -47,7 +48,7 @@ def upload(args: argparse.Namespace, client: ApiClient) -> int:
     statuses = {r.status for r in results}
     if ERROR in statuses:
         return USAGE
-    if statuses & {REJECTED, "failed"} or (args.wait and QUEUED in statuses):
+    if statuses & {REJECTED, ImageStatus.FAILED} or (args.wait and QUEUED in statuses):
         return SOME_FAILED
     return OK
 

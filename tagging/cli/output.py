@@ -5,6 +5,7 @@ import json
 import sys
 from typing import Any, TextIO
 
+from ..core.vocabulary import ImageStatus
 from .upload import ERROR, REJECTED, FileResult
 
 
@@ -23,11 +24,11 @@ def tag_text(tags: list[dict[str, Any]], confidence: bool = False) -> str:
 
 def file_line(result: FileResult) -> str:
     """One line per uploaded file: status, name, then id and tags or the reason."""
-    if result.status in (REJECTED, ERROR) or result.status == "failed":
+    if result.status in (REJECTED, ERROR, ImageStatus.FAILED):
         reason = result.error or {}
         return f"{result.status:<8} {result.path}  {reason.get('message', '')} ({reason.get('code', '?')})"
     details = f"id={result.image_id}"
-    if result.status == "tagged":
+    if result.status == ImageStatus.TAGGED:
         details += f"  tags: {tag_text(result.tags, confidence=True)}"
     return f"{result.status:<8} {result.path}  {details}"
 
@@ -75,7 +76,7 @@ def retag_lines(job: dict[str, Any]) -> list[str]:
     lines = [
         f"{image['id']}  failed  {(image.get('error') or {}).get('message', '')} ({(image.get('error') or {}).get('code', '')})"
         for image in job.get("images", [])
-        if image["status"] == "failed"
+        if image["status"] == ImageStatus.FAILED
     ]
     lines.append(
         f"re-tag {job['retag_id']}: {job['tagged']} re-tagged, {job['failed']} failed, {job['queued']} queued"
@@ -88,7 +89,7 @@ def summary_line(results: list[FileResult], seconds: float, waited: bool) -> str
     counts: dict[str, int] = {}
     for result in results:
         counts[result.status] = counts.get(result.status, 0) + 1
-    uploaded = sum(counts.get(s, 0) for s in ("queued", "tagged", "failed"))
+    uploaded = sum(counts.get(s, 0) for s in ImageStatus)
     parts = [f"{uploaded} of {len(results)} uploaded"]
     for status in ("rejected", "error"):
         if counts.get(status):

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..core.vocabulary import ImageStatus
 from .args import UsageError
 from .client import ApiClient, ApiError, ConnectionFailed, new_idempotency_key
 from .progress import Progress
@@ -18,9 +19,9 @@ from .progress import Progress
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".heic", ".heif", ".avif"}
 POLL_SECONDS = 1.0
 
-# Outcomes of one file: queued/tagged/failed come from the app; "rejected" means the
-# app refused the file; "error" means it was not uploaded (connection, 5xx, 401...).
-REJECTED, ERROR, QUEUED = "rejected", "error", "queued"
+# Outcomes of one file: an ImageStatus from the app (queued/tagged/failed); "rejected"
+# means the app refused the file; "error" means it was not uploaded (connection, 5xx, 401...).
+REJECTED, ERROR, QUEUED = "rejected", "error", ImageStatus.QUEUED
 
 
 @dataclass

@@ -3,12 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from enum import Enum
 from typing import Any
 
 from .tags import Tag
-
-QUEUED, TAGGED, FAILED = "queued", "tagged", "failed"
+from .vocabulary import ErrorDetail, ImageStatus, RetagScope, RetagStatus
 
 
 def to_iso(moment: datetime) -> str:
@@ -40,11 +38,11 @@ class ImageRecord:
     content_type: str
     size: int
     uploaded_at: str
-    status: str = QUEUED
+    status: ImageStatus = ImageStatus.QUEUED
     tags: list[Tag] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
     tagged_at: str | None = None
-    error: dict[str, str] | None = None
+    error: ErrorDetail | None = None
     has_thumbnail: bool = False
     sha256: str | None = None
     phash: str | None = None
@@ -63,31 +61,14 @@ class BatchRecord:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-class RetagStatus(str, Enum):
-    """Where one image of a re-tag job stands."""
-
-    QUEUED = "queued"
-    TAGGED = "tagged"  # re-tagged, or already tagged by the current analysers since the request
-    FAILED = "failed"  # not re-tagged; the image keeps its previous tags (see ``error``)
-
-
 @dataclass
 class RetagItem:
     """One image of a re-tag job: its status and, when failed, why."""
 
     image_id: str
     status: RetagStatus = RetagStatus.QUEUED
-    error: dict[str, str] | None = None
+    error: ErrorDetail | None = None
     updated_at: str | None = None
-
-
-class RetagScope(str, Enum):
-    """What a re-tag job covers: one image, all of the user's, or those tagged by
-    another analysis version than the current one."""
-
-    IMAGE = "image"
-    ALL = "all"
-    OUTDATED = "outdated"
 
 
 @dataclass

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 _TAG_NAME = re.compile(r"^[a-z0-9]+(?:[ -][a-z0-9]+)*$")
 MAX_TAG_LENGTH = 64
@@ -30,14 +30,21 @@ def is_tag_name(text: str) -> bool:
     return len(text) <= MAX_TAG_LENGTH and bool(_TAG_NAME.match(text))
 
 
+class TagDict(TypedDict):
+    """A tag as stored (JSON in table rows) and sent (the API's ``tags``)."""
+
+    name: str
+    confidence: float
+    source: str
+
+
 @dataclass(frozen=True)
 class Tag:
     """One searchable tag.
 
     name: normalised (see :func:`normalise_tag`).
     confidence: 0.0..1.0; facts computed exactly (format, orientation) use 1.0.
-    source: the analyser that produced it, e.g. ``"facts"``, ``"colour"``,
-    ``"exif"``, ``"classifier"``.
+    source: who produced it, a :class:`~.vocabulary.TagSource` (tests use their own).
     """
 
     name: str
@@ -50,11 +57,11 @@ class Tag:
         if not 0.0 <= self.confidence <= 1.0:
             raise ValueError(f"confidence {self.confidence} is outside 0..1")
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> TagDict:
         return {"name": self.name, "confidence": round(self.confidence, 4), "source": self.source}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Tag":
+    def from_dict(cls, data: TagDict | dict[str, Any]) -> "Tag":
         return cls(str(data["name"]), float(data["confidence"]), str(data["source"]))
 
 

@@ -1,20 +1,14 @@
 """Errors a service reports to its caller. Bindings map ``kind`` to an HTTP status."""
 from __future__ import annotations
 
-INVALID = "invalid"  # 400
-UNAUTHORIZED = "unauthorized"  # 401
-NOT_FOUND = "not_found"  # 404
-CONFLICT = "conflict"  # 409
-TOO_LARGE = "too_large"  # 413
-UNSUPPORTED = "unsupported"  # 415
-UNAVAILABLE = "unavailable"  # 503
+from ..core.vocabulary import ErrorCode, ErrorKind
 
 
 class ServiceError(Exception):
     """A request the service refuses, with a stable ``code`` and a message that says
     what to do."""
 
-    def __init__(self, kind: str, code: str, message: str, retry_after: int | None = None) -> None:
+    def __init__(self, kind: ErrorKind, code: ErrorCode, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.kind = kind
         self.code = code

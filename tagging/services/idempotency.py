@@ -25,18 +25,21 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, cast
 
 from ..adapters import Conflict, IdempotencyRecord, NotFound, StorageError
 from ..adapters.idempotency import key_row
 from ..core.records import to_iso
+from ..core.vocabulary import ErrorCode, ErrorKind
 from ..logs import event
-from .errors import CONFLICT, INVALID, ServiceError
+from .errors import ServiceError
 
 log = logging.getLogger(__name__)
+
+Answer = TypeVar("Answer", bound=Mapping[str, Any])  # a JSON object: the answer a key remembers
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 200
@@ -46,9 +49,9 @@ IN_PROGRESS_RETRY_AFTER_SECONDS = 1
 ATTEMPTS = 4  # claim races to lose before answering "in progress"
 
 # Error codes of this module.
-INVALID_KEY = "invalid_idempotency_key"
-KEY_CONFLICT = "idempotency_conflict"
-IN_PROGRESS = "idempotency_in_progress"
+INVALID_KEY = ErrorCode.INVALID_IDEMPOTENCY_KEY
+KEY_CONFLICT = ErrorCode.IDEMPOTENCY_CONFLICT
+IN_PROGRESS = ErrorCode.IDEMPOTENCY_IN_PROGRESS
 
 
 def check_key(raw: str | None) -> str | None:
@@ -58,7 +61,7 @@ def check_key(raw: str | None) -> str | None:
         return None
     if not 1 <= len(raw) <= MAX_KEY_LENGTH or any(not 0x20 <= ord(c) <= 0x7E for c in raw):
         raise ServiceError(
-            INVALID,
+            ErrorKind.INVALID,
             INVALID_KEY,
             f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters; send a new random UUID per "
             "upload and the same one on each retry of it",
@@ -124,7 +127,7 @@ class Idempotency:
                 taken = self._take(replace(fresh, etag=current.etag))
             elif current.fingerprint != request_fingerprint:
                 raise ServiceError(
-                    CONFLICT,
+                    ErrorKind.CONFLICT,
                     KEY_CONFLICT,
                     f"this {HEADER} was used for a different upload in the last 24 hours (other files or "
                     "metadata); send a new key for a new upload, and the same key only to retry the same one",
@@ -133,7 +136,7 @@ class Idempotency:
                 return Claim(current, replay=current.result)
             elif current.lease_until > now:
                 raise ServiceError(
-                    CONFLICT,
+                    ErrorKind.CONFLICT,
                     IN_PROGRESS,
                     f"an upload with this {HEADER} is still in progress; retry in "
                     f"{IN_PROGRESS_RETRY_AFTER_SECONDS} s to get its answer",
@@ -146,7 +149,7 @@ class Idempotency:
             if taken is not None:
                 return Claim(taken)
         raise ServiceError(
-            CONFLICT,
+            ErrorKind.CONFLICT,
             IN_PROGRESS,
             f"another request with this {HEADER} is being handled; retry in {IN_PROGRESS_RETRY_AFTER_SECONDS} s",
             retry_after=IN_PROGRESS_RETRY_AFTER_SECONDS,
@@ -159,12 +162,12 @@ class Idempotency:
         except (Conflict, NotFound):
             return None
 
-    def finish(self, claim: Claim, result: dict[str, Any]) -> dict[str, Any]:
+    def finish(self, claim: Claim, result: Answer) -> Answer:
         """Store ``result`` as the key's answer; the answer to give (the first one
         stored, if a concurrent attempt that took the claim over stored one first).
         The images are accepted already: a failure here is logged, not raised."""
         try:
-            self._table.replace_if_unchanged(replace(claim.record, result=result))
+            self._table.replace_if_unchanged(replace(claim.record, result=dict(result)))
             return result
         except (Conflict, NotFound):  # taken over meanwhile: give the first stored answer
             try:
@@ -172,7 +175,7 @@ class Idempotency:
             except StorageError:
                 stored = None
             if stored is not None and stored.result is not None and stored.batch_id == claim.record.batch_id:
-                return stored.result
+                return cast(Answer, stored.result)  # the same request's answer, as stored
         except StorageError as error:
             event(log, "idempotency_answer_not_stored", logging.WARNING, batch_id=claim.record.batch_id,
                   error=type(error).__name__)  # fmt: skip

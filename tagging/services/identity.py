@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from ..core.keys import InvalidUserId, user_key
+from ..core.vocabulary import ErrorCode, ErrorKind
 from ..settings import Settings
-from .errors import INVALID, UNAUTHORIZED, ServiceError
+from .errors import ServiceError
 
 PRINCIPAL_HEADER = "X-MS-CLIENT-PRINCIPAL-ID"
 
@@ -20,12 +21,12 @@ def resolve_user(principal_id: str | None, settings: Settings) -> str:
         candidate = settings.default_user
     if not candidate:
         raise ServiceError(
-            UNAUTHORIZED,
-            "unauthenticated",
+            ErrorKind.UNAUTHORIZED,
+            ErrorCode.UNAUTHENTICATED,
             f"no caller identity: sign in through App Service authentication (it sets {PRINCIPAL_HEADER}), "
             "or set TAGGING_DEFAULT_USER for local development",
         )
     try:
         return user_key(candidate)
     except InvalidUserId as error:
-        raise ServiceError(INVALID, "invalid_principal", f"{PRINCIPAL_HEADER} is not usable: {error}") from None
+        raise ServiceError(ErrorKind.INVALID, ErrorCode.INVALID_PRINCIPAL, f"{PRINCIPAL_HEADER} is not usable: {error}") from None

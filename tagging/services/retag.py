@@ -23,16 +23,19 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import cast
 
 from ..adapters import NotFound, Storage
 from ..core import keys
 from ..core.analysis.pipeline import ANALYSIS_VERSION
-from ..core.records import QUEUED, RetagJob, RetagScope, RetagStatus, TagRequest, now_iso
+from ..core.records import RetagJob, TagRequest, now_iso
+from ..core.vocabulary import ErrorCode, ErrorKind, ImageStatus, RetagScope
 from ..logs import event
 from ..settings import Settings
-from .errors import CONFLICT, INVALID, NOT_FOUND, ServiceError
+from .answers import RetagAccepted, RetagProgress
+from .errors import ServiceError
 from .idempotency import Claim, Idempotency, check_key
+from .views import retag_accepted, retag_progress
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +44,12 @@ SEND_CONCURRENCY = 8  # parallel queue sends of one job
 
 @dataclass
 class RetagResult:
-    answer: dict[str, Any]
+    answer: RetagAccepted
     replayed: bool = False
 
 
 def _fingerprint(scope: RetagScope, image_id: str | None) -> str:
-    meaning = {"v": 1, "retag": scope.value, "image": image_id}
+    meaning = {"v": 1, "retag": scope, "image": image_id}
     return hashlib.sha256(json.dumps(meaning, sort_keys=True).encode("ascii")).hexdigest()
 
 
@@ -56,7 +59,7 @@ def parse_outdated(raw: str | None) -> bool:
         return False
     if raw in ("true", "false"):
         return raw == "true"
-    raise ServiceError(INVALID, "invalid_outdated", "outdated must be true or false")
+    raise ServiceError(ErrorKind.INVALID, ErrorCode.INVALID_OUTDATED, "outdated must be true or false")
 
 
 class RetagService:
@@ -72,10 +75,10 @@ class RetagService:
         key = check_key(idempotency_key)
         record = self._storage.images.find(user_key, image_id) if keys.is_image_id(image_id) else None
         if record is None:
-            raise ServiceError(NOT_FOUND, "not_found", "no image with that id")
-        if record.status == QUEUED:
+            raise ServiceError(ErrorKind.NOT_FOUND, ErrorCode.NOT_FOUND, "no image with that id")
+        if record.status == ImageStatus.QUEUED:
             raise ServiceError(
-                CONFLICT, "image_queued", "the image is still queued for tagging, by the current analysers; wait for it"
+                ErrorKind.CONFLICT, ErrorCode.IMAGE_QUEUED, "the image is still queued for tagging, by the current analysers; wait for it"
             )
         return self._start(user_key, RetagScope.IMAGE, lambda: [image_id], key, _fingerprint(RetagScope.IMAGE, image_id))
 
@@ -89,33 +92,20 @@ class RetagService:
             return [
                 image_id
                 for image_id, status, version in self._storage.images.versions(user_key)
-                if status != QUEUED and keys.is_image_id(image_id) and (not outdated or version != self._version)
+                if status != ImageStatus.QUEUED and keys.is_image_id(image_id) and (not outdated or version != self._version)
             ]
 
         return self._start(user_key, scope, select, key, _fingerprint(scope, None))
 
-    def get_job(self, user_key: str, retag_id: str) -> dict[str, Any]:
+    def get_job(self, user_key: str, retag_id: str) -> RetagProgress:
         """A job's progress, read from one RowKey range (the job's rows), like a batch's."""
         if not keys.is_retag_id(retag_id):
-            raise ServiceError(NOT_FOUND, "not_found", "no re-tag job with that id")
+            raise ServiceError(ErrorKind.NOT_FOUND, ErrorCode.NOT_FOUND, "no re-tag job with that id")
         try:
             job = self._storage.retags.get_job(user_key, retag_id)
         except NotFound:
-            raise ServiceError(NOT_FOUND, "not_found", "no re-tag job with that id") from None
-        items = self._storage.retags.items(user_key, retag_id)
-        counts = {status.value: 0 for status in RetagStatus}
-        for item in items:
-            counts[item.status.value] += 1
-        return {
-            "retag_id": job.id,
-            "created_at": job.created_at,
-            "scope": job.scope.value,
-            "analysis_version": job.analysis_version,
-            "total": len(items),
-            **counts,
-            "done": counts[RetagStatus.QUEUED.value] == 0,
-            "images": [{"id": i.image_id, "status": i.status.value, "error": i.error} for i in items],
-        }
+            raise ServiceError(ErrorKind.NOT_FOUND, ErrorCode.NOT_FOUND, "no re-tag job with that id") from None
+        return retag_progress(job, self._storage.retags.items(user_key, retag_id))
 
     def _start(
         self, user_key: str, scope: RetagScope, select: Callable[[], list[str]], key: str | None, request_fingerprint: str
@@ -125,7 +115,7 @@ class RetagService:
         claim: Claim = self._idempotency.begin(user_key, key, request_fingerprint)
         if claim.replay is not None:
             event(log, "retag", retag_id=claim.record.batch_id, outcome="replayed")
-            return RetagResult(claim.replay, replayed=True)
+            return RetagResult(cast(RetagAccepted, claim.replay), replayed=True)
         try:
             answer = self._write(user_key, scope, claim.record.batch_id, claim.record.uploaded_at, select())
         except BaseException:
@@ -133,7 +123,7 @@ class RetagService:
             raise
         return RetagResult(self._idempotency.finish(claim, answer))
 
-    def _write(self, user_key: str, scope: RetagScope, retag_id: str, created_at: str, image_ids: list[str]) -> dict[str, Any]:
+    def _write(self, user_key: str, scope: RetagScope, retag_id: str, created_at: str, image_ids: list[str]) -> RetagAccepted:
         started = time.perf_counter()
         job = RetagJob(user_key, retag_id, created_at, scope, self._version, total=len(image_ids))
         self._storage.retags.put_job(job, image_ids)
@@ -147,12 +137,6 @@ class RetagService:
         else:
             with ThreadPoolExecutor(max_workers=SEND_CONCURRENCY) as pool:
                 list(pool.map(send, image_ids))  # list(): re-raise a failed send
-        event(log, "retag", retag_id=retag_id, scope=scope.value, total=len(image_ids), outcome="queued",
+        event(log, "retag", retag_id=retag_id, scope=scope, total=len(image_ids), outcome="queued",
               duration_ms=round((time.perf_counter() - started) * 1000, 1))  # fmt: skip
-        return {
-            "retag_id": retag_id,
-            "created_at": created_at,
-            "scope": scope.value,
-            "analysis_version": self._version,
-            "total": len(image_ids),
-        }
+        return retag_accepted(job)

@@ -26,7 +26,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from enum import Enum
+from enum import StrEnum
 from typing import Callable
 
 from ..adapters import Storage
@@ -43,7 +43,7 @@ IDEMPOTENCY_PRUNE_AGE = 2 * REMEMBER
 log = logging.getLogger(__name__)
 
 
-class Found(str, Enum):
+class Found(StrEnum):
     """What the sweeper did with one item."""
 
     REQUEUED = "requeued"  # a tag request was sent

@@ -20,20 +20,17 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Sequence
-from urllib.parse import unquote
 
-from ..adapters import NotFound, Storage, decode_request
+from ..adapters import NotFound, Storage
 from ..core import keys
 from ..core.analysis import ANALYSIS_VERSION, Analyser, Analysis, UndecodableImage, analyse, default_analysers
 from ..core.analysis import budget as decode_budget
-from ..core.records import (
-    FAILED, QUEUED, TAGGED, ImageRecord, RetagItem, RetagStatus, TagRequest, now_iso, parse_iso, to_iso,
-)  # fmt: skip
+from ..core.records import ImageRecord, RetagItem, TagRequest, now_iso, parse_iso, to_iso
 from ..core.tags import Tag, merge_tags
+from ..core.vocabulary import ErrorCode, ErrorDetail, ImageStatus, RetagStatus, TagOutcome, TagSource, error_detail
 from ..logs import event
 from ..settings import Settings
 from .duplicates import DuplicateCheck, DuplicateFinder
-from .views import index_summary
 from .words import indexed_words
 
 log = logging.getLogger(__name__)
@@ -41,13 +38,13 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Outcome:
-    """What happened to one message: ``tagged``, ``failed``, ``skipped`` or ``dropped``.
+    """What happened to one message.
 
     ``latency_ms`` (tagged or failed only): upload to the record's ``tagged_at``, logged
     with the ``tag`` event for the workbook's latency chart.
     """
 
-    outcome: str
+    outcome: TagOutcome
     image_id: str | None = None
     reason: str | None = None
     latency_ms: int | None = None
@@ -68,19 +65,21 @@ class TagService:
         # Concurrent decodes share a budget sized from the instance's memory.
         decode_budget.configure(settings.instance_memory_mb)
 
-    def process(self, body: bytes, dequeue_count: int = 1) -> Outcome:
-        """Tag the image a message names. Raises StorageError on transient failures."""
+    def process(self, request: TagRequest, dequeue_count: int = 1) -> Outcome:
+        """Tag the image a request names (``dequeue_count``: the message's delivery,
+        from 1). Raises StorageError on transient failures."""
         started = time.perf_counter()
-        try:
-            request = decode_request(body)
-        except ValueError as error:
-            return self._log(Outcome("dropped", reason=f"not a tag request: {error}"), started)
         if not keys.is_image_id(request.image_id) or not keys.is_user_key(request.user_key):
-            return self._log(Outcome("dropped", request.image_id, "message names no valid image"), started)
+            return self._log(Outcome(TagOutcome.DROPPED, request.image_id, "message names no valid image"), started)
         if request.retag_id is not None and not keys.is_retag_id(request.retag_id):
-            return self._log(Outcome("dropped", request.image_id, "message names no valid re-tag job"), started)
+            return self._log(Outcome(TagOutcome.DROPPED, request.image_id, "message names no valid re-tag job"), started)
         outcome = self._tag(request, dequeue_count)
         return self._log(outcome, started, dequeue_count, request.force)
+
+    def drop_undecodable(self, reason: str) -> Outcome:
+        """A message that is no tag request (the queue binding could not decode it):
+        logged as dropped, and consumed (a retry would fail the same way)."""
+        return self._log(Outcome(TagOutcome.DROPPED, reason=reason), time.perf_counter())
 
     def _tag(self, request: TagRequest, dequeue_count: int) -> Outcome:
         user, image = request.user_key, request.image_id
@@ -94,44 +93,42 @@ class TagService:
             done = self._retag_done(request, existing)
             if done is not None:
                 return done
-        elif existing is not None and existing.status == TAGGED and not request.force:
-            return Outcome("skipped", image, "already tagged")
+        elif existing is not None and existing.status == ImageStatus.TAGGED and not request.force:
+            return Outcome(TagOutcome.SKIPPED, image, "already tagged")
         try:
-            data, metadata = self._storage.blobs.get_original(user, image)
+            data, stored = self._storage.blobs.get_original(user, image)
         except NotFound:
             if not read:
                 existing = self._storage.images.find(user, image)
             if existing is None:
                 # Deleted by its owner, or an upload that died before it was accepted.
-                return Outcome("dropped", image, "no blob and no record")
-            message = "the original was deleted before it could be tagged"
-            if self._keep_previous(request, existing, "blob_missing", message):
-                return Outcome(FAILED, image, "blob_missing")
-            self._fail(existing, "blob_missing", message)
-            self._retag_item(request, RetagStatus.FAILED, {"code": "blob_missing", "message": message})
-            return Outcome(FAILED, image, "blob_missing", _latency_ms(existing))
-        record = existing or self._record_from_blob(request, data, metadata)
+                return Outcome(TagOutcome.DROPPED, image, "no blob and no record")
+            missing = error_detail(ErrorCode.BLOB_MISSING, "the original was deleted before it could be tagged")
+            if self._keep_previous(request, existing, missing):
+                return Outcome(TagOutcome.FAILED, image, ErrorCode.BLOB_MISSING)
+            self._fail(existing, missing)
+            self._retag_item(request, RetagStatus.FAILED, missing)
+            return Outcome(TagOutcome.FAILED, image, ErrorCode.BLOB_MISSING, _latency_ms(existing))
+        record = existing or stored  # a missing record is rebuilt from the original's metadata
         try:
             analysis = analyse(data, self._settings.max_image_pixels, self._analysers)
         except UndecodableImage as error:
-            if self._keep_previous(request, record, error.code, error.message):
-                return Outcome(FAILED, image, error.code)
-            self._fail(record, error.code, error.message)
-            self._retag_item(request, RetagStatus.FAILED, {"code": error.code, "message": error.message})
-            return Outcome(FAILED, image, error.code, _latency_ms(record))
+            undecodable = error_detail(error.code, error.message)
+            if self._keep_previous(request, record, undecodable):
+                return Outcome(TagOutcome.FAILED, image, error.code)
+            self._fail(record, undecodable)
+            self._retag_item(request, RetagStatus.FAILED, undecodable)
+            return Outcome(TagOutcome.FAILED, image, error.code, _latency_ms(record))
 
         self._storage.blobs.put_thumbnail(user, image, analysis.thumbnail)
         duplicate = self._duplicates.check(user, image, analysis.sha256, analysis.phash)
         previous = {t.name for t in record.tags}
         previous_words = set(indexed_words(record.facts))
         _apply(record, analysis, duplicate, self._version)
-        summary = index_summary(record)
-        self._storage.index.replace_rows(
-            user, image, analysis.tags, stale=previous - {t.name for t in analysis.tags}, summary=summary
-        )
+        self._storage.index.replace_rows(record, stale=previous - {t.name for t in record.tags})
         words = indexed_words(record.facts)
         if words or previous_words:  # most photos hold no text: no call at all
-            self._storage.words.replace_rows(user, image, words, stale=previous_words - set(words), summary=summary)
+            self._storage.words.replace_rows(record, words, stale=previous_words - set(words))
         # Status last: "tagged" implies the index rows and thumbnail exist.
         if not self._commit(record):
             # Deleted while we worked: remove what this run wrote, keep it deleted.
@@ -140,37 +137,38 @@ class TagService:
                 self._storage.words.delete_rows(user, image, words)
             self._storage.blobs.delete_image_blobs(user, image)
             self._duplicates.forget(user, image, analysis.phash)
-            self._retag_item(request, RetagStatus.FAILED, {"code": "image_deleted", "message": "the image was deleted"})
-            return Outcome("dropped", image, "deleted while tagging")
+            self._retag_item(request, RetagStatus.FAILED, _IMAGE_DELETED)
+            return Outcome(TagOutcome.DROPPED, image, "deleted while tagging")
         self._retag_item(request, RetagStatus.TAGGED)
         self._recheck_newer(user, duplicate.newer)
-        return Outcome(TAGGED, image, latency_ms=_latency_ms(record))
+        return Outcome(TagOutcome.TAGGED, image, latency_ms=_latency_ms(record))
 
     def _retag_done(self, request: TagRequest, existing: ImageRecord | None) -> Outcome | None:
         """The outcome of a re-tag message with nothing to do, or None to go on: the
         image is gone, or the current analysers tagged it since the job was made."""
         if existing is None:
-            self._retag_item(request, RetagStatus.FAILED, {"code": "image_deleted", "message": "the image was deleted"})
-            return Outcome("dropped", request.image_id, "no record")
+            self._retag_item(request, RetagStatus.FAILED, _IMAGE_DELETED)
+            return Outcome(TagOutcome.DROPPED, request.image_id, "no record")
         requested = to_iso(datetime.fromtimestamp(keys.retag_requested_ms(request.retag_id or "") / 1000, timezone.utc))
         if (
-            existing.status == TAGGED
+            existing.status == ImageStatus.TAGGED
             and existing.analysis_version == self._version
             and (existing.tagged_at or "") >= requested
         ):
             self._retag_item(request, RetagStatus.TAGGED)
-            return Outcome("skipped", request.image_id, "already re-tagged")
+            return Outcome(TagOutcome.SKIPPED, request.image_id, "already re-tagged")
         return None
 
-    def _keep_previous(self, request: TagRequest, record: ImageRecord, code: str, message: str) -> bool:
+    def _keep_previous(self, request: TagRequest, record: ImageRecord, error: ErrorDetail) -> bool:
         """For a re-tag of a tagged image that cannot finish: leave the image as it was
         and mark the job's row failed; True when so handled."""
-        if request.retag_id is None or record.status != TAGGED:
+        if request.retag_id is None or record.status != ImageStatus.TAGGED:
             return False
-        self._retag_item(request, RetagStatus.FAILED, {"code": code, "message": f"{message}; the previous tags are kept"})
+        kept = error_detail(error["code"], f"{error['message']}; the previous tags are kept")
+        self._retag_item(request, RetagStatus.FAILED, kept)
         return True
 
-    def _retag_item(self, request: TagRequest, status: RetagStatus, error: dict[str, str] | None = None) -> None:
+    def _retag_item(self, request: TagRequest, status: RetagStatus, error: ErrorDetail | None = None) -> None:
         """Record how this message ended on its re-tag job's row (written last)."""
         if request.retag_id is not None and keys.is_retag_id(request.retag_id):
             item = RetagItem(request.image_id, status, error, now_iso())
@@ -199,60 +197,42 @@ class TagService:
         """Newer copies tagged before this image registered did not see it: re-tag them."""
         for other in newer:
             record = self._storage.images.find(user, other)
-            if record is not None and record.status == TAGGED and "duplicate_of" not in record.facts:
+            if record is not None and record.status == ImageStatus.TAGGED and "duplicate_of" not in record.facts:
                 self._storage.queue.send(TagRequest(user, other, force=True))
 
-    def mark_poisoned(self, body: bytes, dequeue_count: int | None = None) -> Outcome:
-        """A message that exhausted its retries: its image, if still pending, fails."""
+    def mark_poisoned(self, request: TagRequest, dequeue_count: int | None = None) -> Outcome:
+        """A request whose message exhausted its retries: its image, if still pending, fails."""
         started = time.perf_counter()
-        try:
-            request = decode_request(body)
-        except ValueError as error:
-            return self._log(Outcome("dropped", reason=f"poison message is not a tag request: {error}"), started)
         record = self._storage.images.find(request.user_key, request.image_id)
         if record is None and keys.is_image_id(request.image_id) and keys.is_user_key(request.user_key):
             # The upload died before its record was written: rebuild it, so it can fail visibly.
             try:
-                data, metadata = self._storage.blobs.get_original(request.user_key, request.image_id)
-                record = self._record_from_blob(request, data, metadata)
+                record = self._storage.blobs.get_original(request.user_key, request.image_id).record
             except NotFound:
-                return self._log(Outcome("dropped", request.image_id, "no blob and no record"), started)
+                return self._log(Outcome(TagOutcome.DROPPED, request.image_id, "no blob and no record"), started)
         if request.retag_id is not None:
             self._retag_item(
                 request, RetagStatus.FAILED,
-                {"code": "processing_failed", "message": "re-tagging failed repeatedly; the previous tags are kept"},
+                error_detail(ErrorCode.PROCESSING_FAILED, "re-tagging failed repeatedly; the previous tags are kept"),
             )  # fmt: skip
-        if record is None or record.status != QUEUED:
-            return self._log(Outcome("skipped", request.image_id, "not pending"), started)
-        self._fail(record, "processing_failed", "tagging failed repeatedly; upload the image again to retry")
-        outcome = Outcome(FAILED, request.image_id, "processing_failed", _latency_ms(record))
+        if record is None or record.status != ImageStatus.QUEUED:
+            return self._log(Outcome(TagOutcome.SKIPPED, request.image_id, "not pending"), started)
+        self._fail(record, error_detail(ErrorCode.PROCESSING_FAILED, "tagging failed repeatedly; upload the image again to retry"))
+        outcome = Outcome(TagOutcome.FAILED, request.image_id, ErrorCode.PROCESSING_FAILED, _latency_ms(record))
         return self._log(outcome, started, dequeue_count, request.force)
 
-    def _fail(self, record: ImageRecord, code: str, message: str) -> None:
+    def _fail(self, record: ImageRecord, error: ErrorDetail) -> None:
         stale = {t.name for t in record.tags}
         if stale:
             self._storage.index.delete_rows(record.user_key, record.id, stale)
         stale_words = indexed_words(record.facts)
         if stale_words:  # a failed image is found by no search
             self._storage.words.delete_rows(record.user_key, record.id, stale_words)
-        record.status = FAILED
-        record.error = {"code": code, "message": message}
+        record.status = ImageStatus.FAILED
+        record.error = error
         record.tags = []
         record.tagged_at = now_iso()
         self._commit(record)
-
-    @staticmethod
-    def _record_from_blob(request: TagRequest, data: bytes, metadata: dict[str, str]) -> ImageRecord:
-        """Rebuild the ``queued`` record of an upload that died after sending the message."""
-        return ImageRecord(
-            user_key=request.user_key,
-            id=request.image_id,
-            batch_id=metadata.get("batch_id") or keys.batch_of(request.image_id),
-            filename=unquote(metadata.get("filename", "")) or request.image_id,
-            content_type=metadata.get("content_type", "application/octet-stream"),
-            size=len(data),
-            uploaded_at=metadata.get("uploaded_at", now_iso()),
-        )
 
     @staticmethod
     def _log(outcome: Outcome, started: float, dequeue_count: int | None = None, forced: bool = False) -> Outcome:
@@ -274,6 +254,7 @@ class TagService:
         return outcome
 
 
+_IMAGE_DELETED = error_detail(ErrorCode.IMAGE_DELETED, "the image was deleted")
 _MILLISECOND = timedelta(milliseconds=1)
 
 
@@ -293,7 +274,7 @@ def _apply(record: ImageRecord, analysis: Analysis, duplicate: DuplicateCheck, v
     """Make ``record`` the tagged image ``analysis`` describes (duplicate tag included)."""
     if duplicate.original:
         confidence = 1.0 if duplicate.kind == "exact" else round(1 - (duplicate.distance or 0) / 64, 3)
-        analysis.tags = merge_tags([*analysis.tags, Tag("duplicate", confidence, "duplicates")])
+        analysis.tags = merge_tags([*analysis.tags, Tag("duplicate", confidence, TagSource.DUPLICATES)])
         analysis.facts.update(
             duplicate_of=duplicate.original, duplicate_kind=duplicate.kind, duplicate_distance=duplicate.distance
         )
@@ -305,4 +286,4 @@ def _apply(record: ImageRecord, analysis: Analysis, duplicate: DuplicateCheck, v
     record.tagged_at = now_iso()
     record.error = None
     record.analysis_version = version
-    record.status = TAGGED
+    record.status = ImageStatus.TAGGED

@@ -20,16 +20,17 @@ import time
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import quote
+from typing import Any, cast
 
 from ..adapters import Storage, StorageError
 from ..core import keys
 from ..core.analysis import UndecodableImage, sniff_format
-from ..core.records import QUEUED, BatchRecord, ImageRecord, TagRequest, now_iso
+from ..core.records import BatchRecord, ImageRecord, TagRequest, now_iso
+from ..core.vocabulary import ErrorCode, ErrorDetail, ErrorKind, ImageStatus, error_detail
 from ..logs import event
 from ..settings import Settings
-from .errors import INVALID, TOO_LARGE, UNAVAILABLE, UNSUPPORTED, ServiceError
+from .answers import Rejection, UploadAnswer, UploadedImage
+from .errors import ServiceError
 from .idempotency import Claim, Idempotency, check_key, fingerprint
 
 log = logging.getLogger(__name__)
@@ -50,16 +51,16 @@ class IncomingFile:
 @dataclass
 class UploadResult:
     batch_id: str
-    images: list[dict[str, Any]] = field(default_factory=list)
-    rejected: list[dict[str, Any]] = field(default_factory=list)
+    images: list[UploadedImage] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
     replayed: bool = False  # the stored answer of an earlier request with the same Idempotency-Key
 
-    def answer(self) -> dict[str, Any]:
+    def answer(self) -> UploadAnswer:
         """The JSON-able answer (what an Idempotency-Key remembers)."""
         return {"batch_id": self.batch_id, "images": self.images, "rejected": self.rejected}
 
     @classmethod
-    def from_answer(cls, answer: dict[str, Any], replayed: bool = False) -> "UploadResult":
+    def from_answer(cls, answer: UploadAnswer, replayed: bool = False) -> "UploadResult":
         return cls(answer["batch_id"], list(answer["images"]), list(answer["rejected"]), replayed)
 
 
@@ -77,18 +78,18 @@ def parse_metadata(raw: str | None, max_bytes: int) -> dict[str, Any]:
     if raw is None or raw.strip() == "":
         return {}
     if len(raw.encode("utf-8", "surrogatepass")) > max_bytes:
-        raise ServiceError(INVALID, "invalid_metadata", f"metadata must be at most {max_bytes} bytes of JSON")
+        raise ServiceError(ErrorKind.INVALID, ErrorCode.INVALID_METADATA, f"metadata must be at most {max_bytes} bytes of JSON")
     try:
         value = json.loads(raw)
     except (json.JSONDecodeError, RecursionError):
-        raise ServiceError(INVALID, "invalid_metadata", "metadata must be a JSON object, e.g. {\"album\": \"trip\"}") from None
+        raise ServiceError(ErrorKind.INVALID, ErrorCode.INVALID_METADATA, "metadata must be a JSON object, e.g. {\"album\": \"trip\"}") from None
     if not isinstance(value, dict):
-        raise ServiceError(INVALID, "invalid_metadata", "metadata must be a JSON object, not a list or a scalar")
+        raise ServiceError(ErrorKind.INVALID, ErrorCode.INVALID_METADATA, "metadata must be a JSON object, not a list or a scalar")
     return value
 
 
-def _reject(filename: str, code: str, message: str) -> dict[str, Any]:
-    return {"filename": filename, "error": {"code": code, "message": message}}
+def _reject(filename: str, error: ErrorDetail) -> Rejection:
+    return {"filename": filename, "error": error}
 
 
 class UploadService:
@@ -112,18 +113,18 @@ class UploadService:
         key = check_key(idempotency_key)
         metadata = parse_metadata(metadata_text, self._settings.max_metadata_bytes)
         if not files:
-            raise ServiceError(INVALID, "no_files", "send at least one image: a multipart file part or an image/* body")
+            raise ServiceError(ErrorKind.INVALID, ErrorCode.NO_FILES, "send at least one image: a multipart file part or an image/* body")
         if len(files) > self._settings.max_files:
             raise ServiceError(
-                TOO_LARGE, "too_many_files", f"at most {self._settings.max_files} files per request; split the upload"
+                ErrorKind.TOO_LARGE, ErrorCode.TOO_MANY_FILES, f"at most {self._settings.max_files} files per request; split the upload"
             )
         accepted: list[tuple[str, IncomingFile, str]] = []
-        rejected: list[dict[str, Any]] = []
+        rejected: list[Rejection] = []
         for position, incoming in enumerate(files):
             name = clean_filename(incoming.filename, f"image-{position + 1}")
             verdict = self._check(incoming.data)
             if isinstance(verdict, dict):
-                rejected.append(_reject(name, **verdict))
+                rejected.append(_reject(name, verdict))
             else:
                 accepted.append((name, incoming, verdict))
         if not accepted:
@@ -135,7 +136,7 @@ class UploadService:
         if claim.replay is not None:
             event(log, "upload", batch_id=claim.record.batch_id, outcome="replayed",
                   duration_ms=round((time.perf_counter() - started) * 1000, 1))  # fmt: skip
-            return UploadResult.from_answer(claim.replay, replayed=True)
+            return UploadResult.from_answer(cast(UploadAnswer, claim.replay), replayed=True)
         try:
             result = self._write(
                 user_key, accepted, rejected, metadata, claim.record.batch_id, claim.record.uploaded_at, started
@@ -146,7 +147,7 @@ class UploadService:
         return UploadResult.from_answer(self._idempotency.finish(claim, result.answer()))
 
     def _write(
-        self, user_key: str, accepted: list[tuple[str, IncomingFile, str]], rejected: list[dict[str, Any]],
+        self, user_key: str, accepted: list[tuple[str, IncomingFile, str]], rejected: list[Rejection],
         metadata: dict[str, Any], batch_id: str, uploaded_at: str, started: float,
     ) -> UploadResult:  # fmt: skip
         """Store the accepted files as batch ``batch_id`` (deterministic keys: writing
@@ -163,7 +164,7 @@ class UploadService:
                 content_type=mime,
                 size=len(incoming.data),
                 uploaded_at=uploaded_at,
-                status=QUEUED,
+                status=ImageStatus.QUEUED,
             )
             for index, (name, incoming, mime) in enumerate(accepted)
         ]
@@ -176,11 +177,13 @@ class UploadService:
         result = UploadResult(batch_id=batch_id, rejected=rejected)
         for record, error in zip(records, outcomes):
             if error is None:
-                result.images.append({"id": record.id, "filename": record.filename, "status": QUEUED})
+                result.images.append({"id": record.id, "filename": record.filename, "status": ImageStatus.QUEUED})
             else:
-                result.rejected.append(_reject(record.filename, "storage_unavailable", "storage is unavailable; retry this file"))
+                result.rejected.append(
+                    _reject(record.filename, error_detail(ErrorCode.STORAGE_UNAVAILABLE, "storage is unavailable; retry this file"))
+                )
         if not result.images:
-            raise ServiceError(UNAVAILABLE, "storage_unavailable", "storage is unavailable; retry the upload shortly")
+            raise ServiceError(ErrorKind.UNAVAILABLE, ErrorCode.STORAGE_UNAVAILABLE, "storage is unavailable; retry the upload shortly")
         event(
             log,
             "upload",
@@ -192,44 +195,33 @@ class UploadService:
         )
         return result
 
-    def _check(self, data: bytes) -> str | dict[str, str]:
-        """The MIME type of an acceptable file, or a rejection's code and message."""
+    def _check(self, data: bytes) -> str | ErrorDetail:
+        """The MIME type of an acceptable file, or why it is rejected."""
         if not data:
-            return {"code": "empty_file", "message": "the file is empty"}
+            return error_detail(ErrorCode.EMPTY_FILE, "the file is empty")
         if len(data) > self._settings.max_file_bytes:
-            return {"code": "file_too_large", "message": f"files may be at most {self._settings.max_file_bytes} bytes"}
+            return error_detail(ErrorCode.FILE_TOO_LARGE, f"files may be at most {self._settings.max_file_bytes} bytes")
         try:
             _, mime, _, _ = sniff_format(data, self._settings.max_image_pixels)
         except UndecodableImage as error:
-            return {"code": error.code, "message": error.message}
+            return error_detail(error.code, error.message)
         return mime
 
     @staticmethod
-    def _nothing_accepted(rejected: list[dict[str, Any]]) -> ServiceError:
+    def _nothing_accepted(rejected: list[Rejection]) -> ServiceError:
         codes = {r["error"]["code"] for r in rejected}
         first = rejected[0]["error"]
         message = first["message"] if len(rejected) == 1 else f"none of the {len(rejected)} files is an acceptable image"
-        if codes <= {"file_too_large", "image_too_large"}:
-            return ServiceError(TOO_LARGE, first["code"] if len(codes) == 1 else "file_too_large", message)
-        if codes == {"unsupported_format"}:
-            return ServiceError(UNSUPPORTED, "unsupported_format", message)
-        return ServiceError(INVALID, first["code"] if len(codes) == 1 else "no_acceptable_files", message)
+        if codes <= {ErrorCode.FILE_TOO_LARGE, ErrorCode.IMAGE_TOO_LARGE}:
+            return ServiceError(ErrorKind.TOO_LARGE, ErrorCode(first["code"]) if len(codes) == 1 else ErrorCode.FILE_TOO_LARGE, message)
+        if codes == {ErrorCode.UNSUPPORTED_FORMAT}:
+            return ServiceError(ErrorKind.UNSUPPORTED, ErrorCode.UNSUPPORTED_FORMAT, message)
+        return ServiceError(ErrorKind.INVALID, ErrorCode(first["code"]) if len(codes) == 1 else ErrorCode.NO_ACCEPTABLE_FILES, message)
 
     def _store(self, record: ImageRecord, data: bytes) -> Exception | None:
         """Write one image; None on success, the storage error otherwise."""
         try:
-            self._storage.blobs.put_original(
-                record.user_key,
-                record.id,
-                data,
-                record.content_type,
-                {
-                    "user_key": record.user_key,
-                    "batch_id": record.batch_id,
-                    "filename": quote(record.filename, safe=""),
-                    "uploaded_at": record.uploaded_at,
-                },
-            )
+            self._storage.blobs.put_original(record, data)
             self._storage.queue.send(TagRequest(record.user_key, record.id))
         except StorageError as error:
             event(log, "upload_write_failed", logging.WARNING, image_id=record.id, outcome="storage_error", error=type(error).__name__)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.tags import is_tag_name, normalise_tag
-from .errors import INVALID, ServiceError
+from ..core.vocabulary import ErrorCode, ErrorKind
+from .errors import ServiceError
 
 MIN_WORD_LENGTH = 2
 MAX_IMAGE_WORDS = 50  # per image, as the text analyser's contract caps facts.text.words
@@ -41,6 +42,6 @@ def query_words(raw: str) -> list[str]:
     words = list(dict.fromkeys(_fold(raw)))
     if not words:
         raise ServiceError(
-            INVALID, "invalid_text", "text must hold a word of at least 2 letters or digits, e.g. ?text=exit"
+            ErrorKind.INVALID, ErrorCode.INVALID_TEXT, "text must hold a word of at least 2 letters or digits, e.g. ?text=exit"
         )
     return words

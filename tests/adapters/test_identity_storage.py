@@ -23,7 +23,8 @@ from tagging.adapters.blobs import BlobStore, original_name
 from tagging.adapters.queues import decode_request
 from tagging.core.keys import image_id as make_image_id
 from tagging.core.keys import new_batch_id, user_key
-from tagging.core.records import QUEUED, TAGGED, BatchRecord, ImageRecord, TagRequest, now_iso
+from tagging.core.records import BatchRecord, ImageRecord, TagRequest, now_iso
+from tagging.core.vocabulary import ImageStatus
 from tagging.settings import get_settings
 from tests.support import images
 from tests.support.host import body_json
@@ -35,7 +36,7 @@ USER = "alice"
 def _record(image: str, **changes) -> ImageRecord:  # type: ignore[no-untyped-def]
     values = dict(
         user_key=user_key(USER), id=image, batch_id=image.rsplit("-", 1)[0], filename="red square.jpg",
-        content_type="image/jpeg", size=4, uploaded_at=now_iso(), status=TAGGED, has_thumbnail=False,
+        content_type="image/jpeg", size=4, uploaded_at=now_iso(), status=ImageStatus.TAGGED, has_thumbnail=False,
     )  # fmt: skip
     values.update(changes)
     return ImageRecord(**values)
@@ -43,8 +44,9 @@ def _record(image: str, **changes) -> ImageRecord:  # type: ignore[no-untyped-de
 
 def _stored_image(storage, data: bytes = b"\xff\xd8 red") -> str:  # type: ignore[no-untyped-def]
     image = make_image_id(new_batch_id(), 0)
-    storage.blobs.put_original(user_key(USER), image, data, "image/jpeg", {"filename": "red"})
-    storage.images.insert(_record(image))
+    record = _record(image)
+    storage.blobs.put_original(record, data)
+    storage.images.insert(record)
     return image
 
 
@@ -176,7 +178,7 @@ def test_the_http_functions_work_with_identity_settings_only(identity_env, funct
     detail = _http(functions, "get_image", "GET", f"images/{image}", route_params={"id": image})
     assert detail.status_code == 200, detail.get_body()
     view = body_json(detail)
-    assert view["status"] == QUEUED and view["thumbnail_url"] is None
+    assert view["status"] == ImageStatus.QUEUED and view["thumbnail_url"] is None
     assert _get(view["url"], identity_env.cert).content == images.solid((220, 20, 20), (80, 60))
     listing = _http(functions, "list_images", "GET", "images")
     assert [i["id"] for i in body_json(listing)["images"]] == [image]

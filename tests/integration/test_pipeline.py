@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from tagging.adapters.queues import encode_request
+from tagging.adapters.queues import decode_request, encode_request
 from tagging.core.keys import user_key
 from tagging.core.records import TagRequest
 from tests.support import images
@@ -340,4 +340,4 @@ def test_messages_naming_unsafe_keys_are_dropped_before_any_storage_call(host):
     for user, image in (("../x", "8" * 13 + "aaaaaa-000"), ("b" + "/" * 5, "8" * 13 + "aaaaaa-000"), ("bYWxpY2U", "../..")):
         body = json.dumps({"v": 1, "user": user, "image": image}).encode()
         host.run_message(body)  # the function returns: the message is consumed, not retried
-        assert _services.tag_service().process(body).outcome == "dropped"
+        assert _services.tag_service().process(decode_request(body)).outcome == "dropped"

@@ -19,7 +19,8 @@ import pytest
 from azure.functions.timer import TimerRequest
 from azure.storage.blob import BlobServiceClient
 
-from tagging.core.keys import user_key
+from tagging.core.keys import batch_of, user_key
+from tagging.core.records import ImageRecord
 from tests.support.host import Host, body_json
 from tests.support.host_process import private_storage
 
@@ -47,6 +48,11 @@ CRASHING_UPLOAD = textwrap.dedent(
     UploadService(get_settings(), storage).upload(user_key(sys.argv[1]), [IncomingFile("cat.png", open(sys.argv[2], "rb").read())], None)
     """
 )
+
+
+def _put_original(storage, user: str, image_id: str) -> None:  # type: ignore[no-untyped-def]
+    """Write 1 of an upload's 3 (the original, with its metadata), as a dying upload would."""
+    storage.blobs.put_original(ImageRecord(user, image_id, batch_of(image_id), "p.png", "image/png", len(PHOTO), ""), PHOTO)
 
 
 @pytest.fixture
@@ -136,7 +142,7 @@ def test_what_nothing_can_name_is_removed_and_recent_uploads_are_left_alone(swee
         container.create_container()
     container.upload_blob("stray/notes.txt", b"not an image")
     user = user_key("recent")
-    storage.blobs.put_original(user, "8000000000000abcdef-000", PHOTO, "image/png", {"user_key": user})
+    _put_original(storage, user, "8000000000000abcdef-000")
 
     service = SweepService(settings, storage)
     now = datetime.now(timezone.utc)
@@ -158,7 +164,7 @@ def test_each_run_is_bounded_and_the_next_one_resumes(sweep_host, app_env):
     user = user_key("many")
     ids = [f"800000000000{n}abcdef-000" for n in range(5)]
     for image_id in ids:
-        storage.blobs.put_original(user, image_id, PHOTO, "image/png", {"user_key": user})
+        _put_original(storage, user, image_id)
     bounded = SweepService(settings.__class__(**{**settings.__dict__, "sweep_max_items": 2}), storage)
     runs = [bounded.sweep() for _ in range(3)]
     assert [r.requeued_orphans for r in runs] == [2, 2, 1]

@@ -7,7 +7,7 @@ import requests
 
 from tagging.adapters import Storage
 from tagging.core import keys
-from tagging.core.records import now_iso
+from tagging.core.records import ImageRecord, now_iso
 from tagging.settings import Settings
 from tests.support.host_process import private_storage, runner_env
 from tests.support.wait import wait_until
@@ -30,8 +30,8 @@ def test_the_timer_sweeps_an_upload_that_died_after_its_blob_write(azurite, star
     # Write 1 of 3 only, through the adapters and with the metadata the upload writes.
     storage = Storage.from_settings(Settings.from_env(env))
     user, image_id = keys.user_key("swept"), keys.image_id(keys.new_batch_id(), 0)
-    metadata = {"user_key": user, "batch_id": keys.batch_of(image_id), "filename": "cat.png", "uploaded_at": now_iso()}
-    storage.blobs.put_original(user, image_id, PHOTO, "image/png", metadata)
+    record = ImageRecord(user, image_id, keys.batch_of(image_id), "cat.png", "image/png", len(PHOTO), now_iso())
+    storage.blobs.put_original(record, PHOTO)
 
     runner = start_runner(ROOT, env, "--workers", "2")
     listed = {f["name"]: f for f in requests.get(runner.url("/admin/functions"), timeout=5).json()}

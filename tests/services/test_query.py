@@ -10,10 +10,10 @@ import uuid
 
 import pytest
 
-from tagging.adapters.queues import encode_request
 from tagging.core.keys import user_key
 from tagging.core.records import TagRequest
-from tagging.services.errors import INVALID, NOT_FOUND, ServiceError
+from tagging.core.vocabulary import ErrorKind
+from tagging.services.errors import ServiceError
 from tagging.services.query import QueryService
 from tagging.services.tagging import TagService
 from tagging.services.upload import IncomingFile, UploadService
@@ -40,7 +40,7 @@ def _upload(upload: UploadService, user: str, count: int = 1) -> list[str]:
 
 
 def _tag(tagger: TagService, user: str, image_id: str) -> None:
-    tagger.process(encode_request(TagRequest(user_key(user), image_id)))
+    tagger.process(TagRequest(user_key(user), image_id))
 
 
 def _code(call) -> tuple[str, str]:
@@ -90,19 +90,19 @@ def test_tag_search_normalises_the_query_and_pages_through_the_index(app, user):
 
 @pytest.mark.parametrize("tag", ["%%%", "-", "!?"])
 def test_a_tag_without_letters_or_digits_is_invalid(app, user, tag):
-    assert _code(lambda: app[2].list_images(user_key(user), tag, None, None)) == (INVALID, "invalid_tag")
+    assert _code(lambda: app[2].list_images(user_key(user), tag, None, None)) == (ErrorKind.INVALID, "invalid_tag")
 
 
 @pytest.mark.parametrize("image_id", ["nope", "0000000000000aaaaaa-000", "../x"])
 def test_an_unknown_or_malformed_image_id_is_not_found(app, user, image_id):
-    assert _code(lambda: app[2].get_image(user_key(user), image_id)) == (NOT_FOUND, "not_found")
-    assert _code(lambda: app[2].delete_image(user_key(user), image_id)) == (NOT_FOUND, "not_found")
+    assert _code(lambda: app[2].get_image(user_key(user), image_id)) == (ErrorKind.NOT_FOUND, "not_found")
+    assert _code(lambda: app[2].delete_image(user_key(user), image_id)) == (ErrorKind.NOT_FOUND, "not_found")
 
 
 def test_another_users_image_is_not_found(app, user):
     upload, _, query = app
     (image_id,) = _upload(upload, user)
-    assert _code(lambda: query.get_image(user_key(user + "-other"), image_id)) == (NOT_FOUND, "not_found")
+    assert _code(lambda: query.get_image(user_key(user + "-other"), image_id)) == (ErrorKind.NOT_FOUND, "not_found")
 
 
 def test_batch_progress_counts_each_status_and_is_done_when_none_is_queued(app, user):
@@ -123,7 +123,7 @@ def test_batch_progress_counts_each_status_and_is_done_when_none_is_queued(app, 
 
 @pytest.mark.parametrize("batch_id", ["0000000000000aaaaaa", "not-a-batch"])
 def test_an_unknown_or_malformed_batch_is_not_found(app, user, batch_id):
-    assert _code(lambda: app[2].get_batch(user_key(user), batch_id)) == (NOT_FOUND, "not_found")
+    assert _code(lambda: app[2].get_batch(user_key(user), batch_id)) == (ErrorKind.NOT_FOUND, "not_found")
 
 
 def test_tag_counts_match_the_images_and_are_sorted_by_count_then_name(app, user):
@@ -150,7 +150,7 @@ def test_delete_removes_blobs_index_rows_fingerprints_and_entity(app, user, stor
     assert counts["index"] > 0 and counts["fingerprints"] > 0 and counts["thumbnails"] == 1
     query.delete_image(user_key(user), image_id)
     assert leftovers(storage, user, host.queue()) == {**NOTHING, "batches": 1}
-    assert _code(lambda: query.delete_image(user_key(user), image_id)) == (NOT_FOUND, "not_found")
+    assert _code(lambda: query.delete_image(user_key(user), image_id)) == (ErrorKind.NOT_FOUND, "not_found")
 
 
 def test_a_delete_interrupted_after_the_blobs_finishes_when_retried(app, user, storage, host):

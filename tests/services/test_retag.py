@@ -12,7 +12,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from tagging.adapters.queues import decode_request
 from tagging.core.analysis.facts import FactsAnalyser
 from tagging.core.keys import user_key
-from tagging.core.records import TAGGED
+from tagging.core.vocabulary import ImageStatus
 from tagging.services.errors import ServiceError
 from tagging.services.query import QueryService
 from tagging.services.retag import RetagService, parse_outdated
@@ -54,7 +54,7 @@ class Kit:
                 self.queue.delete_message(message)
 
     def deliver(self, tagger: TagService, bodies: list[bytes] | None = None) -> list[str]:
-        return [tagger.process(body).outcome for body in (self.messages() if bodies is None else bodies)]
+        return [tagger.process(decode_request(body)).outcome for body in (self.messages() if bodies is None else bodies)]
 
 
 @pytest.fixture
@@ -77,7 +77,7 @@ def test_retag_one_image_through_the_queue_with_progress_and_a_new_version(kit):
     bodies = kit.messages()
     assert len(bodies) == 1 and decode_request(bodies[0]).retag_id == job["retag_id"]
     kit.reading.override = "new sign"
-    assert kit.deliver(kit.tagger_v2, bodies) == [TAGGED]
+    assert kit.deliver(kit.tagger_v2, bodies) == [ImageStatus.TAGGED]
     done = kit.retag_v2.get_job(key, job["retag_id"])
     assert (done["tagged"], done["queued"], done["failed"], done["done"]) == (1, 0, 0, True)
     after = kit.query.get_image(key, image)
@@ -92,7 +92,7 @@ def test_a_duplicate_delivery_changes_nothing(kit):
     kit.retag_v2.retag_image(key, image)
     bodies = kit.messages()
     kit.reading.override = "first run"
-    assert kit.deliver(kit.tagger_v2, bodies) == [TAGGED]
+    assert kit.deliver(kit.tagger_v2, bodies) == [ImageStatus.TAGGED]
     first = kit.storage.images.get(key, image)
     rows = sorted(kit.storage.words.row_keys(key))
     kit.reading.override = "would differ"  # a second analysis would show
@@ -106,7 +106,7 @@ def test_a_second_job_while_one_is_pending_does_no_second_analysis(kit):
     first = kit.retag_v2.retag_image(key, image).answer["retag_id"]
     second = kit.retag_v2.retag_image(key, image).answer["retag_id"]
     assert first != second
-    assert kit.deliver(kit.tagger_v2) == [TAGGED, "skipped"]
+    assert kit.deliver(kit.tagger_v2) == [ImageStatus.TAGGED, "skipped"]
     for job in (first, second):
         assert kit.retag_v2.get_job(key, job)["tagged"] == 1
 
@@ -140,7 +140,7 @@ def test_retag_all_and_only_outdated(kit):
     outcomes = kit.deliver(kit.tagger_v2)
     # The outdated job re-tags two; the "all" job finds those fresh and re-tags only images[0]
     # (re-tagged before the job was made).
-    assert sorted(outcomes) == sorted([TAGGED, TAGGED, TAGGED, "skipped", "skipped"])
+    assert sorted(outcomes) == sorted([ImageStatus.TAGGED, ImageStatus.TAGGED, ImageStatus.TAGGED, "skipped", "skipped"])
     assert kit.retag_v2.get_job(key, everything["retag_id"])["tagged"] == 3
     assert {kit.storage.images.get(key, i).analysis_version for i in images} == {"2"}
 
@@ -157,7 +157,7 @@ def test_a_retag_that_cannot_finish_keeps_the_previous_tags(kit):
     assert (progress["failed"], progress["done"]) == (1, True)
     assert progress["images"][0]["error"]["code"] == "blob_missing"
     after = kit.storage.images.get(key, image)
-    assert (after.status, after.tags, after.analysis_version, after.facts) == (TAGGED, before.tags, "1", before.facts)
+    assert (after.status, after.tags, after.analysis_version, after.facts) == (ImageStatus.TAGGED, before.tags, "1", before.facts)
     assert kit.query.list_images(key, None, None, None, text="keep")["images"][0]["id"] == image
 
 
@@ -199,7 +199,7 @@ def test_a_poisoned_retag_message_marks_its_row_failed_and_keeps_the_image(kit):
     before = kit.storage.images.get(key, image)
     job = kit.retag_v2.retag_image(key, image).answer["retag_id"]
     (body,) = kit.messages()
-    kit.tagger_v2.mark_poisoned(body)
+    kit.tagger_v2.mark_poisoned(decode_request(body))
     progress = kit.retag_v2.get_job(key, job)
     assert progress["images"][0]["status"] == "failed" and progress["images"][0]["error"]["code"] == "processing_failed"
     assert kit.storage.images.get(key, image) == before

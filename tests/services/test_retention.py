@@ -6,11 +6,12 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime, timedelta, timezone
 
-from tagging.core.keys import image_id as make_image_id, new_batch_id, user_key
-from tagging.core.records import TAGGED, BatchRecord, ImageRecord
+from tagging.core.keys import image_id as make_image_id
+from tagging.core.keys import new_batch_id, user_key
+from tagging.core.records import BatchRecord, ImageRecord
 from tagging.core.tags import Tag
+from tagging.core.vocabulary import ImageStatus
 from tagging.services.query import QueryService
-from tagging.services.views import index_summary
 from tagging.settings import get_settings
 
 USER = "retention-user"
@@ -26,12 +27,12 @@ def _store(storage, days_old: float) -> str:  # type: ignore[no-untyped-def]
     image = make_image_id(new_batch_id(int(uploaded.timestamp() * 1000)), 0)
     record = ImageRecord(
         user_key=user_key(USER), id=image, batch_id=image.rsplit("-", 1)[0], filename="old.jpg", content_type="image/jpeg",
-        size=3, uploaded_at=_iso(uploaded), status=TAGGED, tags=[Tag("cat", 0.9, "model")], has_thumbnail=True,
+        size=3, uploaded_at=_iso(uploaded), status=ImageStatus.TAGGED, tags=[Tag("cat", 0.9, "model")], has_thumbnail=True,
     )  # fmt: skip
-    storage.blobs.put_original(record.user_key, image, b"abc", "image/jpeg", {})
+    storage.blobs.put_original(record, b"abc")
     storage.images.insert(record)
     storage.batches.upsert(BatchRecord(record.user_key, record.batch_id, record.uploaded_at, 1, 0, {}))
-    storage.index.replace_rows(record.user_key, image, record.tags, [], index_summary(record))
+    storage.index.replace_rows(record, [])
     return image
 
 
@@ -83,7 +84,7 @@ def test_aged_out_images_cost_no_signing_and_no_request(storage):
 
 
 def test_the_boundary_is_strictly_older_than_n_days():
-    from tagging.services.views import aged_out
+    from tagging.services.links import aged_out
 
     now = datetime(2030, 6, 1, tzinfo=timezone.utc)
     assert not aged_out(_iso(now - timedelta(days=30)), 30, now)

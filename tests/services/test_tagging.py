@@ -11,10 +11,10 @@ from datetime import datetime
 
 import pytest
 
-from tagging.adapters.queues import encode_request
 from tagging.core.keys import user_key
-from tagging.core.records import FAILED, QUEUED, TAGGED, TagRequest
+from tagging.core.records import TagRequest
 from tagging.core.tags import Tag
+from tagging.core.vocabulary import ImageStatus
 from tagging.services.query import QueryService
 from tagging.services.tagging import TagService
 from tagging.services.upload import IncomingFile, UploadService
@@ -35,8 +35,8 @@ def _upload(upload: UploadService, user: str, data: bytes | None = None) -> str:
     return result.images[0]["id"]
 
 
-def _message(user: str, image_id: str, force: bool = False) -> bytes:
-    return encode_request(TagRequest(user_key(user), image_id, force=force))
+def _message(user: str, image_id: str, force: bool = False) -> TagRequest:
+    return TagRequest(user_key(user), image_id, force=force)
 
 
 def _count_calls(monkeypatch, obj, name: str) -> list[int]:
@@ -55,10 +55,10 @@ def test_first_delivery_reads_no_record_and_a_redelivery_does(services, storage,
     upload, tagger, _ = services
     image_id = _upload(upload, "reads")
     finds = _count_calls(monkeypatch, storage.images, "find")
-    assert tagger.process(_message("reads", image_id), dequeue_count=1).outcome == TAGGED
+    assert tagger.process(_message("reads", image_id), dequeue_count=1).outcome == ImageStatus.TAGGED
     assert finds[0] == 0
     record = storage.images.get(user_key("reads"), image_id)
-    assert record.status == TAGGED and record.filename == "t.jpg" and record.tags
+    assert record.status == ImageStatus.TAGGED and record.filename == "t.jpg" and record.tags
     again = tagger.process(_message("reads", image_id), dequeue_count=2)
     assert (again.outcome, again.reason) == ("skipped", "already tagged") and finds[0] == 1
 
@@ -71,8 +71,8 @@ def test_forced_recheck_removes_index_rows_of_tags_that_no_longer_apply(services
     record = storage.images.get(key, image_id)
     record.tags = [*record.tags, Tag("stale-tag", 0.9, "test")]
     storage.images.replace_existing(record)
-    storage.index.replace_rows(key, image_id, record.tags, stale=[], summary={})
-    assert tagger.process(_message("recheck", image_id, force=True)).outcome == TAGGED
+    storage.index.replace_rows(record, stale=[])
+    assert tagger.process(_message("recheck", image_id, force=True)).outcome == ImageStatus.TAGGED
     rows = {row["Tag"] for row in storage.index._range(key, "", "~", None)}
     assert "stale-tag" not in rows and rows == {t.name for t in storage.images.get(key, image_id).tags}
 
@@ -117,9 +117,9 @@ def test_missing_record_is_created_and_an_insert_racing_the_upload_still_ends_ta
         return real(*args, **kwargs)
 
     monkeypatch.setattr(storage.blobs, "original_exists", insert_meanwhile)
-    assert tagger.process(_message("late-insert", image_id)).outcome == TAGGED
+    assert tagger.process(_message("late-insert", image_id)).outcome == ImageStatus.TAGGED
     record = storage.images.get(key, image_id)
-    assert record.status == TAGGED and record.filename == "t.jpg" and queued.status == QUEUED
+    assert record.status == ImageStatus.TAGGED and record.filename == "t.jpg" and queued.status == ImageStatus.QUEUED
 
 
 def _tag_events(caplog) -> list[logging.LogRecord]:
@@ -139,9 +139,9 @@ def test_tag_event_logs_upload_to_tagged_latency_and_marks_forced_rechecks(servi
     caplog.set_level(logging.INFO, logger="tagging.services.tagging")
     image_id = _upload(upload, "latency")
     caplog.clear()
-    assert tagger.process(_message("latency", image_id)).outcome == TAGGED
+    assert tagger.process(_message("latency", image_id)).outcome == ImageStatus.TAGGED
     (tagged,) = _tag_events(caplog)
-    assert tagged.tagging_outcome == TAGGED
+    assert tagged.tagging_outcome == ImageStatus.TAGGED
     # Plausible (this test uploads and tags within seconds) and exactly what was stored.
     assert 0 <= tagged.tagging_latency_ms < 60_000
     assert tagged.tagging_latency_ms == _stored_latency_ms(storage, "latency", image_id)
@@ -154,7 +154,7 @@ def test_tag_event_logs_upload_to_tagged_latency_and_marks_forced_rechecks(servi
     assert not hasattr(skipped, "tagging_latency_ms") and not hasattr(skipped, "tagging_forced")
 
     # A forced re-check re-tags it: its latency is the image's age, so it is marked.
-    assert tagger.process(_message("latency", image_id, force=True)).outcome == TAGGED
+    assert tagger.process(_message("latency", image_id, force=True)).outcome == ImageStatus.TAGGED
     (forced,) = _tag_events(caplog)
     assert forced.tagging_forced == "true" and " forced=true" in forced.getMessage()
     assert forced.tagging_latency_ms == _stored_latency_ms(storage, "latency", image_id) >= tagged.tagging_latency_ms
@@ -165,9 +165,9 @@ def test_poisoned_image_logs_upload_to_failed_latency(services, storage, caplog)
     caplog.set_level(logging.INFO, logger="tagging.services.tagging")
     image_id = _upload(upload, "latency-poison")
     caplog.clear()
-    assert tagger.mark_poisoned(_message("latency-poison", image_id), dequeue_count=5).outcome == FAILED
+    assert tagger.mark_poisoned(_message("latency-poison", image_id), dequeue_count=5).outcome == ImageStatus.FAILED
     (failed,) = _tag_events(caplog)
-    assert (failed.tagging_outcome, failed.tagging_reason) == (FAILED, "processing_failed")
+    assert (failed.tagging_outcome, failed.tagging_reason) == (ImageStatus.FAILED, "processing_failed")
     assert 0 <= failed.tagging_latency_ms < 60_000
     assert failed.tagging_latency_ms == _stored_latency_ms(storage, "latency-poison", image_id)
     assert not hasattr(failed, "tagging_forced")

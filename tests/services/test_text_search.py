@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 
-from tagging.adapters.queues import encode_request
 from tagging.core.analysis.facts import FactsAnalyser
 from tagging.core.keys import user_key
 from tagging.core.records import TagRequest
@@ -37,7 +36,7 @@ def _tagged(services, user: str, text: str, faces: str = "") -> str:
     upload, tagger, _ = services
     result = upload.upload(user_key(user), [IncomingFile("sign.jpg", photo_with(text, faces))], None)
     image_id = result.images[0]["id"]
-    assert tagger.process(encode_request(TagRequest(user_key(user), image_id))).outcome == "tagged"
+    assert tagger.process(TagRequest(user_key(user), image_id)).outcome == "tagged"
     return image_id
 
 
@@ -94,15 +93,15 @@ def test_retag_removes_rows_of_words_no_longer_read_and_delete_removes_all(servi
     key = user_key("txt-retag")
     image = _tagged(services, "txt-retag", "fresh bread")
     reading.override = "fresh fish"
-    assert tagger.process(encode_request(TagRequest(key, image, force=True))).outcome == "tagged"
+    assert tagger.process(TagRequest(key, image, force=True)).outcome == "tagged"
     assert sorted(storage.words.row_keys(key)) == [f"fish|{image}", f"fresh|{image}"]
     assert _ids(query.list_images(key, None, None, None, text="bread")) == []
     assert _ids(query.list_images(key, None, None, None, text="fish")) == [image]
     reading.override = ""  # no text read any more
-    tagger.process(encode_request(TagRequest(key, image, force=True)))
+    tagger.process(TagRequest(key, image, force=True))
     assert storage.words.row_keys(key) == []
     reading.override = "fresh fish"
-    tagger.process(encode_request(TagRequest(key, image, force=True)))
+    tagger.process(TagRequest(key, image, force=True))
     query.delete_image(key, image)
     assert storage.words.row_keys(key) == []
     host.queue().clear_messages()

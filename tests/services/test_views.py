@@ -6,18 +6,26 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from tagging.adapters.tables import index_summary, record_from_index_summary
 from tagging.core.keys import image_id, new_batch_id, user_key
-from tagging.core.records import TAGGED, ImageRecord, to_iso
+from tagging.core.records import ImageRecord, to_iso
 from tagging.core.tags import Tag
-from tagging.services.views import (
-    aged_out,
-    image_detail,
-    image_summary,
-    index_summary,
-    record_from_index_summary,
-)
+from tagging.core.vocabulary import ImageStatus
+from tagging.services.links import Links, aged_out
+from tagging.services.views import image_detail as _image_detail
+from tagging.services.views import image_summary as _image_summary
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
+
+
+def image_summary(record, storage, retention_days, now):  # type: ignore[no-untyped-def]
+    """The listing with the links the query service would give it."""
+    return _image_summary(record, Links(storage.blobs, retention_days, now).thumbnail(record))
+
+
+def image_detail(record, storage, retention_days, now):  # type: ignore[no-untyped-def]
+    links = Links(storage.blobs, retention_days, now)
+    return _image_detail(record, links.thumbnail(record), links.original(record))
 
 
 def _record(days_old: float = 1, has_thumbnail: bool = True) -> ImageRecord:
@@ -30,7 +38,7 @@ def _record(days_old: float = 1, has_thumbnail: bool = True) -> ImageRecord:
         content_type="image/jpeg",
         size=1234,
         uploaded_at=to_iso(NOW - timedelta(days=days_old)),
-        status=TAGGED,
+        status=ImageStatus.TAGGED,
         tags=[Tag("beach", 0.8, "classifier"), Tag("blue", 0.6, "colour")],
         facts={"width": 640, "height": 480},
         tagged_at=to_iso(NOW - timedelta(days=days_old) + timedelta(seconds=2)),

@@ -6,6 +6,7 @@ import contextlib
 import os
 import re
 import secrets
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -108,7 +109,7 @@ def _pages(browser, ui_app, user, request) -> Iterator:
         page.errors = errors  # type: ignore[attr-defined]
         contexts.append((context, page))
         page.goto(ui_app.url("/api/ui"))
-        page.wait_for_function("document.documentElement.dataset.ready === 'true'")
+        wait_ready(page)
         return page
 
     yield open_page
@@ -120,6 +121,31 @@ def _pages(browser, ui_app, user, request) -> Iterator:
         unexpected = page.errors.unexpected()
         context.close()
         assert not unexpected, f"script errors on the page: {unexpected}"
+
+
+THUMBNAILS_LOADED = (
+    "[...document.querySelectorAll('.card img.card-thumb')].every(i => i.complete && i.naturalWidth > 0)"
+)
+DETAIL_IMAGE_LOADED = "(i => i.complete && i.naturalWidth > 0)(document.getElementById('detail-image'))"
+
+
+def wait_ready(page) -> None:
+    """Until the page's script has set ``<html data-ready="true">``."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("html")).to_have_attribute("data-ready", "true")
+
+
+def wait_true(page, expression: str, timeout: float = 15.0) -> None:
+    """Until the JavaScript ``expression`` is truthy in the page. Polls with
+    ``page.evaluate``: ``page.wait_for_function`` polls through ``new Function`` in the
+    page, which the page's Content-Security-Policy (no 'unsafe-eval') refuses whenever
+    the first check is false."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout} s: {expression}")
+        page.wait_for_timeout(50)
 
 
 def shot(page, name: str, full_page: bool = True) -> Path:

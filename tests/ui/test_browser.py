@@ -13,7 +13,7 @@ import requests
 from playwright.sync_api import expect
 
 from tests.cli.flaky_server import FORWARD, FORWARD_THEN_DROP, FlakyServer
-from tests.ui.conftest import shot
+from tests.ui.conftest import THUMBNAILS_LOADED, shot, wait_ready, wait_true
 
 pytestmark = pytest.mark.e2e
 
@@ -69,9 +69,7 @@ def test_upload_watch_tags_search_detail_and_delete(page_for, ui_app, user, tmp_
     expect(page.locator("#queue .queue-item", has_text="chelsea.png").locator(".state")).to_contain_text("cat")
     assert page.errors.navigations == 1, "the page reloaded"
     # Thumbnails really load (SAS URLs on Azurite).
-    page.wait_for_function(
-        "[...document.querySelectorAll('.card img.card-thumb')].every(i => i.complete && i.naturalWidth > 0)"
-    )
+    wait_true(page, THUMBNAILS_LOADED)
     # Tag counts from /api/tags.
     expect(page.locator("#tag-list button[data-tag='cat'] .count")).to_have_text("1")
     expect(page.locator("#tag-list button[data-tag='coffee'] .count")).to_have_text("1")
@@ -290,9 +288,7 @@ def test_phone_width_layout(page_for):
     upload(page, [CHELSEA, COFFEE])
     wait_tagged(page, "chelsea.png")
     wait_tagged(page, "coffee.png")
-    page.wait_for_function(
-        "[...document.querySelectorAll('.card img.card-thumb')].every(i => i.complete && i.naturalWidth > 0)"
-    )
+    wait_true(page, THUMBNAILS_LOADED)
     # Nothing is wider than the screen; controls are big enough to tap.
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     overflowing = page.evaluate(
@@ -396,7 +392,7 @@ def test_a_retried_upload_is_stored_once(page_for, ui_app, user, keep_alive):
     with FlakyServer([], upstream=ui_app.base, choose=choose, keep_alive=keep_alive) as proxy:
         page = page_for()
         page.goto(proxy.url + "/api/ui")
-        page.wait_for_function("document.documentElement.dataset.ready === 'true'")
+        wait_ready(page)
         upload(page, [CHELSEA, COFFEE])
         expect(page.locator("#upload-status")).to_have_text(
             "Upload finished: 2 of 2 uploaded. Tags appear in the gallery as they are ready."

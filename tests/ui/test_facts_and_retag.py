@@ -9,7 +9,7 @@ import requests
 from playwright.sync_api import expect
 
 from tests.support.analysers import photo_with
-from tests.ui.conftest import shot
+from tests.ui.conftest import DETAIL_IMAGE_LOADED, shot, wait_true
 from tests.ui.test_browser import upload, wait_tagged
 
 pytestmark = pytest.mark.e2e
@@ -59,9 +59,7 @@ def test_detail_draws_face_boxes_over_the_photo_and_lists_the_read_text(reading_
     sign = wait_tagged(page, "sign.jpg")
     sign.locator(".card-open").click()
     expect(page.locator("#detail")).to_be_visible()
-    page.wait_for_function(
-        "(() => { const i = document.getElementById('detail-image'); return i.complete && i.naturalWidth > 0; })()"
-    )
+    wait_true(page, DETAIL_IMAGE_LOADED)
     boxes = page.locator("#detail-faces .face-box")
     expect(boxes).to_have_count(2)
     expect(page.locator("#detail-face-count")).to_have_text("2 faces found.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import colorsys
 
 from ..tags import Contribution, Tag
+from ..vocabulary import TagSource
 from .decode import DecodedImage
 
 SAMPLE_SIDE = 64  # px: colour statistics need few pixels
@@ -41,7 +42,7 @@ def colour_name(rgb: tuple[int, int, int]) -> str:
 class ColourAnalyser:
     """Tags the colours that cover at least 15 % of the image; facts: palette, brightness."""
 
-    name = "colour"
+    name = TagSource.COLOUR
 
     def analyse(self, image: DecodedImage) -> Contribution:
         from PIL import Image, ImageStat  # loaded by the decode already; lazy for cold start

@@ -6,6 +6,7 @@ the app loads, so HTTP-only cold starts never pay for onnxruntime or the weights
 from __future__ import annotations
 
 from ..tags import Contribution
+from ..vocabulary import TagSource
 from .decode import DecodedImage
 
 
@@ -13,7 +14,7 @@ class ContentAnalyser:
     """Coarse searchable tags (source ``classifier``) and the model's fine labels as
     the fact ``labels`` (top 5, each with name, confidence, WordNet id)."""
 
-    name = "classifier"
+    name = TagSource.CLASSIFIER
 
     def analyse(self, image: DecodedImage) -> Contribution:
         from ..classify import MODEL_NAME, get_classifier

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
+from ..vocabulary import ErrorCode
 from . import budget as _budget
 
 if TYPE_CHECKING:  # Pillow loads on first use, not when the app is imported (cold start)
@@ -87,7 +88,7 @@ class UndecodableImage(Exception):
     ``corrupt_image``, ``image_too_large``); the message explains it to a person.
     """
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: ErrorCode, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -128,30 +129,30 @@ class DecodedImage:
 def _open(data: bytes, max_pixels: int) -> Image.Image:
     """Open (header only) and check the format and the declared pixel count."""
     if not data:
-        raise UndecodableImage("empty_file", "the file is empty")
+        raise UndecodableImage(ErrorCode.EMPTY_FILE, "the file is empty")
     Image = _pil()
     from PIL import UnidentifiedImageError
 
     try:
         image = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
-        raise UndecodableImage("unsupported_format", "the bytes are not a recognised image format") from None
+        raise UndecodableImage(ErrorCode.UNSUPPORTED_FORMAT, "the bytes are not a recognised image format") from None
     except (OSError, SyntaxError, ValueError, EOFError) as error:
-        raise UndecodableImage("corrupt_image", f"the image header is invalid: {error}") from None
+        raise UndecodableImage(ErrorCode.CORRUPT_IMAGE, f"the image header is invalid: {error}") from None
     if image.format not in SUPPORTED_FORMATS:
         image.close()
         raise UndecodableImage(
-            "unsupported_format",
+            ErrorCode.UNSUPPORTED_FORMAT,
             f"{image.format} images are not accepted; send one of {', '.join(sorted(SUPPORTED_FORMATS))}",
         )
     width, height = image.size
     if width <= 0 or height <= 0:
         image.close()
-        raise UndecodableImage("corrupt_image", "the image declares no pixels")
+        raise UndecodableImage(ErrorCode.CORRUPT_IMAGE, "the image declares no pixels")
     if width * height > max_pixels:
         image.close()
         raise UndecodableImage(
-            "image_too_large", f"the image is {width}x{height} pixels; at most {max_pixels} pixels are allowed"
+            ErrorCode.IMAGE_TOO_LARGE, f"the image is {width}x{height} pixels; at most {max_pixels} pixels are allowed"
         )
     return image
 
@@ -221,7 +222,7 @@ def decode(data: bytes, max_pixels: int, budget: _budget.DecodeBudget | None = N
     except UndecodableImage:
         raise
     except (OSError, SyntaxError, ValueError, EOFError) as error:
-        raise UndecodableImage("corrupt_image", f"the image data is invalid or truncated: {error}") from None
+        raise UndecodableImage(ErrorCode.CORRUPT_IMAGE, f"the image data is invalid or truncated: {error}") from None
     finally:
         image.close()
 

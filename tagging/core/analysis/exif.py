@@ -12,6 +12,7 @@ from typing import Any
 from PIL import ExifTags
 
 from ..tags import Contribution, Tag
+from ..vocabulary import TagSource
 from .decode import DecodedImage
 
 MAX_TEXT = 128  # characters kept of any EXIF text field
@@ -54,7 +55,7 @@ def _degrees(value: Any, ref: Any) -> float | None:
 class ExifAnalyser:
     """Camera make/model, lens, taken-at time; the ``geotagged`` tag."""
 
-    name = "exif"
+    name = TagSource.EXIF
 
     def __init__(self, store_gps: bool = False) -> None:
         self._store_gps = store_gps

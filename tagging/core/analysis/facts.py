@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..tags import Contribution, Tag
+from ..vocabulary import TagSource
 from .decode import DecodedImage
 
 SQUARE_TOLERANCE = 0.05  # |w - h| / max(w, h) at or below this is "square"
@@ -21,7 +22,7 @@ class FactsAnalyser:
     are what people search for as content (scenery, a person), so the words stay in
     ``facts["orientation"]``."""
 
-    name = "facts"
+    name = TagSource.FACTS
 
     def analyse(self, image: DecodedImage) -> Contribution:
         orientation = orientation_of(image.width, image.height)

@@ -8,9 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from ..tags import Contribution, Tag
+from ..vocabulary import TagSource
 from .decode import DecodedImage
 
-TAG_SOURCE = "faces"
+TAG_SOURCE = TagSource.FACES
 MAX_FACES_STORED = 20
 #: (tag, faces needed): the tag's confidence is the score of the n-th best face, so
 #: "people" is as sure as the second face is.

@@ -26,7 +26,10 @@ ANALYSIS_VERSION: str = "1"
 class Analyser(Protocol):
     """Contributes tags and facts about a decoded image. Must not decode again."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The source of its tags (a :class:`~tagging.core.vocabulary.TagSource`)."""
+        ...
 
     def analyse(self, image: DecodedImage) -> Contribution: ...
 

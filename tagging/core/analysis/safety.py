@@ -6,9 +6,10 @@ app loads (see content.py).
 from __future__ import annotations
 
 from ..tags import Contribution, Tag
+from ..vocabulary import TagSource
 from .decode import DecodedImage
 
-TAG_SOURCE = "safety"
+TAG_SOURCE = TagSource.SAFETY
 #: Default of the app setting TAGGING_NSFW_THRESHOLD: Yahoo's "unsafe" bound.
 DEFAULT_NSFW_THRESHOLD = 0.8
 

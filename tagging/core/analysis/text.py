@@ -9,12 +9,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..tags import Contribution, Tag
+from ..vocabulary import TagSource
 from .decode import DecodedImage
 
 if TYPE_CHECKING:
     from ..text import Line, Reading, TextBox
 
-TAG_SOURCE = "text"
+TAG_SOURCE = TagSource.TEXT
 # `document`: text dominates the photo. At least DOCUMENT_MIN_LINES lines were read and
 # the union of their boxes, with the boxes left unread once MAX_WORDS words were read,
 # covers at least this share of the image (a page, a screenshot, a poster); a sign or a

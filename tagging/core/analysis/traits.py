@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..tags import Contribution, Tag
+from ..vocabulary import TagSource
 from .decode import DecodedImage
 
 if TYPE_CHECKING:  # numpy loads on the first image, not when the app is imported
@@ -26,7 +27,7 @@ class TraitsAnalyser:
     ``transparent``. No "blurry" tag: a focus measure cannot tell a blurred photo from
     a smooth one, and a wrong tag is worse than none."""
 
-    name = "traits"
+    name = TagSource.TRAITS
 
     def analyse(self, image: DecodedImage) -> Contribution:
         import numpy as np
