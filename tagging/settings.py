@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Mapping
 
 STORAGE_CONNECTION_SETTING = "AzureWebJobsStorage"
 QUEUE_SETTING = "TAGGING_QUEUE"
@@ -111,7 +111,7 @@ class StorageConnection:
         return f"identity ({self.credential}{who}) at {self.blob_uri}, {self.queue_uri}, {self.table_uri}"
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str], name: str = STORAGE_CONNECTION_SETTING) -> "StorageConnection":
+    def from_env(cls, env: Mapping[str, str], name: str = STORAGE_CONNECTION_SETTING) -> StorageConnection:
         """The connection named ``name`` as the Functions host reads it: ``name`` (a
         connection string) wins; otherwise ``name__accountName`` (public-cloud endpoints
         ``https://<account>.<service>.core.windows.net``) and/or ``name__blobServiceUri``,
@@ -203,7 +203,7 @@ class Settings:
             object.__setattr__(self, "storage_connection", StorageConnection(connection_string=self.storage_connection))
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Settings from ``env`` (``os.environ`` when None); raises SettingsError naming
         the setting to fix. Messages never contain the connection string."""
         env = os.environ if env is None else env

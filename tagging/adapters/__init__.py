@@ -55,7 +55,7 @@ class Storage:
     retags: RetagTable
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Storage":
+    def from_settings(cls, settings: Settings) -> Storage:
         from .blobs import BlobStore
         from .idempotency import IdempotencyTable
         from .queues import TagQueue
@@ -91,7 +91,7 @@ class Storage:
                 return False
 
         with ThreadPoolExecutor(max_workers=len(probes)) as pool:
-            return dict(zip(probes, pool.map(answers, probes.values())))
+            return dict(zip(probes, pool.map(answers, probes.values()), strict=True))
 
 
 @lru_cache(maxsize=4)

@@ -70,7 +70,7 @@ def queue_send(queue: Any, text: str) -> None:
     from xml.sax.saxutils import escape
 
     body = ("<?xml version='1.0' encoding='utf-8'?>\n<QueueMessage><MessageText>"
-            f"{escape(text)}</MessageText></QueueMessage>").encode("utf-8")  # fmt: skip
+            f"{escape(text)}</MessageText></QueueMessage>").encode()  # fmt: skip
     request = HttpRequest(
         "POST", f"{queue.url}/messages",
         headers={"x-ms-version": queue.api_version, "Content-Type": "application/xml; charset=utf-8"}, content=body,

@@ -1,8 +1,9 @@
 """Create containers, queues and tables on first use, once per process."""
 from __future__ import annotations
 
+import contextlib
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from azure.core.exceptions import ResourceExistsError
 
@@ -18,8 +19,6 @@ def ensure_once(key: str, create: Callable[[], object]) -> None:
     with _lock:
         if key in _done:
             return
-        try:
+        with contextlib.suppress(ResourceExistsError):
             create()
-        except ResourceExistsError:
-            pass
         _done.add(key)

@@ -6,6 +6,7 @@ died before writing it.
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
@@ -156,10 +157,8 @@ class BlobStore:
             (self._settings.images_container, original_name(user_key, image_id)),
             (self._settings.thumbnails_container, thumbnail_name(user_key, image_id)),
         ):
-            try:
+            with contextlib.suppress(ResourceNotFoundError):
                 self._container(container).delete_blob(name, delete_snapshots="include")
-            except ResourceNotFoundError:
-                pass
 
     @storage_call
     def list_originals(
@@ -185,10 +184,8 @@ class BlobStore:
     def delete_original_named(self, name: str) -> None:
         """Delete the images container's blob ``name`` (any name, e.g. one that is not
         ``<user key>/<image id>``); one already gone is not an error."""
-        try:
+        with contextlib.suppress(ResourceNotFoundError):
             self._container(self._settings.images_container).delete_blob(name, delete_snapshots="include")
-        except ResourceNotFoundError:
-            pass
 
     def original_url(self, user_key: str, image_id: str, filename: str | None = None) -> str | None:
         """A read-only URL of the original, valid ``sas_ttl_seconds`` (shown inline as
@@ -213,7 +210,5 @@ class BlobStore:
     def ping(self) -> None:
         """Raise unless Blob Storage answers. A data-plane read the blob data roles
         allow (the images container's properties); a missing container is an answer."""
-        try:
+        with contextlib.suppress(ResourceNotFoundError):
             self._containers[self._settings.images_container].get_container_properties()
-        except ResourceNotFoundError:
-            pass

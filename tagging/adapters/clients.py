@@ -10,13 +10,16 @@ from __future__ import annotations
 import os
 import threading
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from azure.data.tables import TableServiceClient
-from azure.storage.blob import BlobServiceClient, LinearRetry as BlobRetry
-from azure.storage.queue import LinearRetry as QueueRetry, QueueServiceClient
+from azure.storage.blob import BlobServiceClient
+from azure.storage.blob import LinearRetry as BlobRetry
+from azure.storage.queue import LinearRetry as QueueRetry
+from azure.storage.queue import QueueServiceClient
 
 from ..settings import MANAGED_IDENTITY, Settings, StorageConnection
 
@@ -59,7 +62,7 @@ def _transport_options(settings: Settings) -> dict:
     return options
 
 
-def azure_identity_credential(connection: StorageConnection) -> "TokenCredential":
+def azure_identity_credential(connection: StorageConnection) -> TokenCredential:
     """The credential the Functions host would use for ``connection``:
     ManagedIdentityCredential when ``credential`` is managedidentity (a user-assigned
     identity when ``client_id`` is set), DefaultAzureCredential otherwise (which tries a
@@ -75,7 +78,7 @@ def azure_identity_credential(connection: StorageConnection) -> "TokenCredential
 
 _lock = threading.Lock()
 _credential_factory: CredentialFactory = azure_identity_credential
-_credentials: dict[tuple[str, str | None], "TokenCredential"] = {}
+_credentials: dict[tuple[str, str | None], TokenCredential] = {}
 
 
 def use_credential_factory(factory: CredentialFactory | None) -> None:
@@ -88,7 +91,7 @@ def use_credential_factory(factory: CredentialFactory | None) -> None:
     get_clients.cache_clear()
 
 
-def get_credential(connection: StorageConnection) -> "TokenCredential":
+def get_credential(connection: StorageConnection) -> TokenCredential:
     """The process's token credential for ``connection`` (made once per kind and client id)."""
     key = (connection.credential, connection.client_id)
     with _lock:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 
 from azure.core.exceptions import ResourceNotFoundError
@@ -71,7 +72,5 @@ class TagQueue:
     def ping(self) -> None:
         """Raise unless Queue Storage answers: the tag queue's properties, a data-plane
         read the queue data roles allow; a missing queue is an answer."""
-        try:
+        with contextlib.suppress(ResourceNotFoundError):
             self._client.get_queue_properties()
-        except ResourceNotFoundError:
-            pass

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 from azure.storage.blob import BlobSasPermissions, UserDelegationKey, generate_blob_sas
 
@@ -43,7 +44,7 @@ KEY_EXPIRY_GUARD = timedelta(minutes=1)  # a SAS expires at least this long befo
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Signer(Protocol):
@@ -115,7 +116,7 @@ class DelegationKeyCache:
                 return current  # another thread refreshed it
             try:
                 fresh = self._request(now)
-            except Exception as error:  # noqa: BLE001 - any failure: keep the old key if it still signs
+            except Exception as error:  # any failure: keep the old key if it still signs
                 if current is not None and current[1] - now > KEY_EXPIRY_GUARD + timedelta(seconds=30):
                     log.warning("user delegation key refresh failed (%s); using the current key until %s",
                                 type(error).__name__, current[1].isoformat())  # fmt: skip

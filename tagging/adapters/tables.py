@@ -20,8 +20,10 @@ per table and no query crosses users):
 """
 from __future__ import annotations
 
+import contextlib
 import json
-from typing import Any, Iterable, Iterator, NamedTuple
+from collections.abc import Iterable, Iterator
+from typing import Any, NamedTuple
 
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import TableClient, UpdateMode
@@ -109,10 +111,8 @@ def _write(table: TableClient, entity: dict[str, Any], mode: str) -> None:
 
 def _delete_quietly(table: TableClient, pk: str, rk: str) -> None:
     """Delete one entity; one that is already gone is not an error."""
-    try:
+    with contextlib.suppress(ResourceNotFoundError):
         table.delete_entity(pk, rk)
-    except ResourceNotFoundError:
-        pass
 
 
 def _range_filter() -> str:
@@ -216,11 +216,9 @@ class ImageTable(_Table):
         """Raise unless Table Storage answers: a one-row query matching nothing (a
         data-plane read the table data roles allow; creates nothing); a missing table
         is an answer."""
-        try:
+        with contextlib.suppress(ResourceNotFoundError):
             pages = self._client.query_entities("PartitionKey eq @pk", parameters={"pk": "~"}, results_per_page=1)
             next(iter(pages.by_page()), None)
-        except ResourceNotFoundError:
-            pass
 
 
 class BatchTable(_Table):

@@ -1,8 +1,8 @@
 """Bindings: Azure Functions blueprints. Each function parses its trigger, calls one
 service and shapes the response; no HttpRequest or QueueMessage goes further."""
 from .openapi import bp as openapi_blueprint
-from .queue import bp as queue_blueprint
 from .query import bp as query_blueprint
+from .queue import bp as queue_blueprint
 from .retag import bp as retag_blueprint
 from .sweeper import bp as sweeper_blueprint
 from .ui import bp as ui_blueprint

@@ -5,7 +5,8 @@ import functools
 import json
 import logging
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import azure.functions as func
 
@@ -69,7 +70,7 @@ def http_endpoint(handler: Callable[[func.HttpRequest], func.HttpResponse]) -> C
             response = error_response(
                 503, ErrorCode.STORAGE_UNAVAILABLE, "storage is unavailable; retry shortly", {"Retry-After": str(RETRY_AFTER_SECONDS)}
             )
-        except Exception:  # noqa: BLE001 - the client gets a generic error, the log gets the trace
+        except Exception:  # the client gets a generic error, the log gets the trace
             log.exception("unhandled error", extra={"function": handler.__name__})
             response = error_response(500, ErrorCode.INTERNAL_ERROR, "the server failed; the error is logged")
         event(

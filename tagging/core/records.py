@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .tags import Tag
@@ -12,19 +12,19 @@ from .vocabulary import ErrorDetail, ImageStatus, RetagScope, RetagStatus
 def to_iso(moment: datetime) -> str:
     """``moment`` as stored: UTC ISO 8601 with milliseconds and a ``Z`` (fixed width, so
     stored times sort and compare as strings)."""
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def now_iso() -> str:
     """The current UTC time as stored (see :func:`to_iso`)."""
-    return to_iso(datetime.now(timezone.utc))
+    return to_iso(datetime.now(UTC))
 
 
 def parse_iso(text: str) -> datetime:
     """An aware UTC datetime from a stored time (a naive one is taken as UTC); raises
     ValueError for text that is not ISO 8601."""
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass

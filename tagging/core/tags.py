@@ -61,7 +61,7 @@ class Tag:
         return {"name": self.name, "confidence": round(self.confidence, 4), "source": self.source}
 
     @classmethod
-    def from_dict(cls, data: TagDict | dict[str, Any]) -> "Tag":
+    def from_dict(cls, data: TagDict | dict[str, Any]) -> Tag:
         return cls(str(data["name"]), float(data["confidence"]), str(data["source"]))
 
 

@@ -22,12 +22,13 @@ raw upload's ``Content-Type`` and ``?filename=`` are in it.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar, cast
 
 from ..adapters import Conflict, IdempotencyRecord, NotFound, StorageError
@@ -81,7 +82,7 @@ def fingerprint(files: list[Any], metadata_text: str | None) -> str:
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 
@@ -184,7 +185,5 @@ class Idempotency:
     def abandon(self, claim: Claim) -> None:
         """Give the lease back after a failed attempt, so a retry goes on at once (under
         the same batch id). Best effort: otherwise the lease runs out by itself."""
-        try:
+        with contextlib.suppress(StorageError):
             self._table.replace_if_unchanged(replace(claim.record, lease_until=self._clock() - timedelta(seconds=1)))
-        except StorageError:
-            pass

@@ -2,6 +2,7 @@
 progress, tags; delete; health."""
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from ..adapters import NotFound, Storage
@@ -127,10 +128,8 @@ class QueryService:
             self._storage.words.delete_rows(user_key, image_id, words)
         self._storage.blobs.delete_image_blobs(user_key, image_id)
         self._duplicates.forget(user_key, image_id, record.phash)
-        try:
+        with contextlib.suppress(NotFound):
             self._storage.images.delete(user_key, image_id)
-        except NotFound:
-            pass
         event(log, "delete", image_id=image_id, outcome="deleted")
 
     def health(self) -> Health:

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Sequence
+from datetime import UTC, datetime, timedelta
 
 from ..adapters import NotFound, Storage
 from ..core import keys
@@ -149,7 +149,7 @@ class TagService:
         if existing is None:
             self._retag_item(request, RetagStatus.FAILED, _IMAGE_DELETED)
             return Outcome(TagOutcome.DROPPED, request.image_id, "no record")
-        requested = to_iso(datetime.fromtimestamp(keys.retag_requested_ms(request.retag_id or "") / 1000, timezone.utc))
+        requested = to_iso(datetime.fromtimestamp(keys.retag_requested_ms(request.retag_id or "") / 1000, UTC))
         if (
             existing.status == ImageStatus.TAGGED
             and existing.analysis_version == self._version

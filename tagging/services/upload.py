@@ -60,7 +60,7 @@ class UploadResult:
         return {"batch_id": self.batch_id, "images": self.images, "rejected": self.rejected}
 
     @classmethod
-    def from_answer(cls, answer: UploadAnswer, replayed: bool = False) -> "UploadResult":
+    def from_answer(cls, answer: UploadAnswer, replayed: bool = False) -> UploadResult:
         return cls(answer["batch_id"], list(answer["images"]), list(answer["rejected"]), replayed)
 
 
@@ -175,7 +175,7 @@ class UploadService:
             with ThreadPoolExecutor(max_workers=min(WRITE_CONCURRENCY, len(records))) as pool:
                 outcomes = list(pool.map(self._store, records, payloads))
         result = UploadResult(batch_id=batch_id, rejected=rejected)
-        for record, error in zip(records, outcomes):
+        for record, error in zip(records, outcomes, strict=True):
             if error is None:
                 result.images.append({"id": record.id, "filename": record.filename, "status": ImageStatus.QUEUED})
             else:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -124,11 +124,11 @@ def test_an_expired_user_delegation_sas_is_refused(identity_env):
     settings = get_settings()
     storage = get_storage(settings)
     image = _stored_image(storage, b"old")
-    an_hour_ago = datetime.now(timezone.utc) - timedelta(hours=1)
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
     past = BlobStore(settings, clock=lambda: an_hour_ago)  # signs SAS valid 15 min from an hour ago
     url = past.original_url(user_key(USER), image)
     expiry = datetime.fromisoformat(parse_qs(urlsplit(url).query)["se"][0].replace("Z", "+00:00"))
-    assert expiry < datetime.now(timezone.utc)
+    assert expiry < datetime.now(UTC)
     response = _get(url, identity_env.cert)
     assert response.status_code == 403
     assert _get(storage.blobs.original_url(user_key(USER), image), identity_env.cert).status_code == 200
@@ -138,7 +138,7 @@ def test_the_delegation_key_is_fetched_once_for_many_urls_and_refreshed_near_exp
     settings = get_settings()
     storage = get_storage(settings)
     image = _stored_image(storage, b"cached")
-    now = [datetime.now(timezone.utc)]
+    now = [datetime.now(UTC)]
     store = BlobStore(settings, clock=lambda: now[0])
     before = _log_size(identity_env)
     urls = [store.original_url(user_key(USER), image) for _ in range(10)]

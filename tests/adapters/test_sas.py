@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs
 
 import pytest
@@ -15,7 +15,7 @@ from azure.storage.blob import UserDelegationKey
 from tagging.adapters import StorageUnavailable
 from tagging.adapters.sas import DelegationKeyCache, UserDelegationSigner, key_lifetime, refresh_threshold
 
-T0 = datetime(2030, 1, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 TTL = timedelta(seconds=900)
 
 

@@ -4,6 +4,7 @@ nothing is left behind in storage."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import struct
 import time
@@ -79,10 +80,8 @@ def check_clean(host, storage):
     """Assert after the test that nothing at all was stored for the user, and no
     message was sent."""
     queue = host.queue()
-    try:
+    with contextlib.suppress(ResourceExistsError):
         queue.create_queue()
-    except ResourceExistsError:
-        pass
     before = queue.get_queue_properties().approximate_message_count
 
     def check(user: str) -> None:

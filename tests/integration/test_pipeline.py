@@ -6,6 +6,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from datetime import UTC
 
 import pytest
 
@@ -82,11 +83,11 @@ def test_sas_urls_read_exactly_that_blob_and_only_read(host):
     # Containers are private: the same URL without its token is refused.
     assert fetch(detail["url"].split("?")[0])[0] in (403, 404)
     # Short-lived: expires TAGGING_SAS_TTL_SECONDS (default 900) from now.
-    from datetime import datetime, timezone
+    from datetime import datetime
     from urllib.parse import parse_qs, urlsplit
 
     expiry = datetime.fromisoformat(parse_qs(urlsplit(detail["url"]).query)["se"][0].replace("Z", "+00:00"))
-    remaining = (expiry - datetime.now(timezone.utc)).total_seconds()
+    remaining = (expiry - datetime.now(UTC)).total_seconds()
     assert 800 < remaining <= 905
     assert parse_qs(urlsplit(detail["url"]).query)["sp"] == ["r"]
     # Exactly that blob: the same token on another blob name is refused.

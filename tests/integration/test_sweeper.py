@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import textwrap
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from azure.functions.timer import TimerRequest
@@ -145,7 +145,7 @@ def test_what_nothing_can_name_is_removed_and_recent_uploads_are_left_alone(swee
     _put_original(storage, user, "8000000000000abcdef-000")
 
     service = SweepService(settings, storage)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     recent = SweepService(settings.__class__(**{**settings.__dict__, "sweep_grace_seconds": 600}), storage,
                           clock=lambda: now + timedelta(seconds=1))  # fmt: skip
     assert recent.sweep().scanned == 0  # both are younger than the grace period
@@ -180,7 +180,7 @@ def test_idempotency_rows_past_twice_their_lifetime_are_deleted(sweep_host):
     from tagging.settings import get_settings
 
     storage = get_storage(get_settings())
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     user = user_key("keys")
 
     def claim(key_hash: str, age: timedelta) -> None:

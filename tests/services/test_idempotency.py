@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 import threading
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 
@@ -260,9 +260,9 @@ def _files(photo: bytes):  # type: ignore[no-untyped-def]
 
 def test_a_large_answer_is_stored_in_pieces_and_read_back_whole(app_env):
     table = IdempotencyTable(get_settings())
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     answer_ = {"batch_id": "b", "images": [{"id": f"{i:03d}", "filename": "é" * 250} for i in range(100)], "rejected": []}
     record = IdempotencyRecord("bdGVzdA", key_row("big"), "f" * 64, now, now, "b", "2024-01-01T00:00:00.000Z")
     claimed = table.insert(record)
@@ -273,10 +273,10 @@ def test_a_large_answer_is_stored_in_pieces_and_read_back_whole(app_env):
 
 
 def test_prune_deletes_only_keys_older_than_the_cutoff(app_env):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     table = IdempotencyTable(get_settings())
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     user = "b" + secrets.token_hex(6)
     for name, age in (("old", timedelta(days=3)), ("new", timedelta(hours=1))):
         table.insert(IdempotencyRecord(user, key_row(name), "f", now - age, now - age, "b", "t"))

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from tagging.core.keys import image_id as make_image_id
 from tagging.core.keys import new_batch_id, user_key
@@ -23,7 +23,7 @@ def _iso(when: datetime) -> str:
 
 def _store(storage, days_old: float) -> str:  # type: ignore[no-untyped-def]
     """An image uploaded ``days_old`` days ago, tagged "cat", with a thumbnail."""
-    uploaded = datetime.now(timezone.utc) - timedelta(days=days_old)
+    uploaded = datetime.now(UTC) - timedelta(days=days_old)
     image = make_image_id(new_batch_id(int(uploaded.timestamp() * 1000)), 0)
     record = ImageRecord(
         user_key=user_key(USER), id=image, batch_id=image.rsplit("-", 1)[0], filename="old.jpg", content_type="image/jpeg",
@@ -86,7 +86,7 @@ def test_aged_out_images_cost_no_signing_and_no_request(storage):
 def test_the_boundary_is_strictly_older_than_n_days():
     from tagging.services.links import aged_out
 
-    now = datetime(2030, 6, 1, tzinfo=timezone.utc)
+    now = datetime(2030, 6, 1, tzinfo=UTC)
     assert not aged_out(_iso(now - timedelta(days=30)), 30, now)
     assert aged_out(_iso(now - timedelta(days=30, seconds=1)), 30, now)
     assert not aged_out("not a time", 30, now) and not aged_out("", 30, now)

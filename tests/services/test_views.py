@@ -2,7 +2,7 @@
 back into the listing an image gives."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -15,7 +15,7 @@ from tagging.services.links import Links, aged_out
 from tagging.services.views import image_detail as _image_detail
 from tagging.services.views import image_summary as _image_summary
 
-NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
 def image_summary(record, storage, retention_days, now):  # type: ignore[no-untyped-def]

@@ -3,15 +3,15 @@
 Public surface: :func:`analyse` (bytes -> :class:`Analysis`), :func:`sniff_format`
 (cheap format check for uploads), :class:`UndecodableImage`, :class:`Analyser`.
 """
-from .decode import DecodedImage, UndecodableImage, decode, sniff_format, SUPPORTED_FORMATS
+from .decode import SUPPORTED_FORMATS, DecodedImage, UndecodableImage, decode, sniff_format
 from .pipeline import ANALYSIS_VERSION, Analyser, Analysis, analyse, default_analysers
 
 __all__ = [
     "ANALYSIS_VERSION",
+    "SUPPORTED_FORMATS",
     "Analyser",
     "Analysis",
     "DecodedImage",
-    "SUPPORTED_FORMATS",
     "UndecodableImage",
     "analyse",
     "decode",

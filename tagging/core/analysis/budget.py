@@ -16,8 +16,8 @@ halved for the allocator's slack and the smaller copies made after the decode.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 MB = 1024 * 1024
 DEFAULT_INSTANCE_MEMORY_MB = 2048  # Flex Consumption's default instance size

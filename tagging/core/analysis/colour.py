@@ -60,7 +60,7 @@ class ColourAnalyser:
             name = colour_name(rgb)  # type: ignore[arg-type]
             share = count / total
             shares[name] = shares.get(name, 0.0) + share
-            swatches.append({"name": name, "hex": "#%02x%02x%02x" % rgb, "share": round(share, 3)})
+            swatches.append({"name": name, "hex": "#{:02x}{:02x}{:02x}".format(*rgb), "share": round(share, 3)})
         brightness = ImageStat.Stat(sample.convert("L")).mean[0] / 255
         tags = [Tag(name, min(share, 1.0), self.name) for name, share in shares.items() if share >= MIN_TAG_SHARE]
         if brightness < DARK:

@@ -63,7 +63,7 @@ def _dct_low(x: np.ndarray) -> np.ndarray:
     s1, d1 = x[:16] + x[31:15:-1], x[:16] - x[31:15:-1]
     s2, d2 = s1[:8] + s1[15:7:-1], s1[:8] - s1[15:7:-1]
     s3, d3 = s2[:4] + s2[7:3:-1], s2[:4] - s2[7:3:-1]
-    out = np.empty((HASH_SIDE,) + x.shape[1:])
+    out = np.empty((HASH_SIDE, *x.shape[1:]))
     out[1::2] = c32 @ d1
     out[2::4] = c16 @ d2
     out[4] = c8 @ d3

@@ -1,8 +1,9 @@
 """Run the analysers over one decoded image."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 from ..tags import Contribution, Tag, merge_tags
 from .colour import ColourAnalyser

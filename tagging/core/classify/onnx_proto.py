@@ -41,7 +41,6 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Union
 
 import numpy as np
 
@@ -63,8 +62,8 @@ FLOAT = DATA_TYPES[np.dtype(np.float32)]
 # AttributeProto.AttributeType values.
 _ATTR_FLOAT, _ATTR_INT, _ATTR_STRING, _ATTR_INTS = 1, 2, 3, 7
 
-AttributeValue = Union[int, float, str, Sequence[int]]
-_Chunk = Union[bytes, memoryview]
+AttributeValue = int | float | str | Sequence[int]
+_Chunk = bytes | memoryview
 
 
 def varint(value: int) -> bytes:

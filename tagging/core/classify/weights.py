@@ -169,7 +169,7 @@ def _load_plain(handle: BinaryIO) -> Any:
     """Load one of the small header pickles, which may contain no globals at all."""
 
     class _NoGlobals(pickle.Unpickler):
-        def find_class(self, module: str, name: str) -> Any:  # noqa: D401
+        def find_class(self, module: str, name: str) -> Any:
             raise UnsafeWeightsError(f"header pickle refers to {module}.{name}; refusing")
 
         def persistent_load(self, pid: Any) -> Any:
@@ -262,10 +262,10 @@ def load_state_dict(
 
 __all__: list[str] = [
     "WEIGHTS_SHA256",
-    "WeightsError",
+    "RestrictedUnpickler",
     "UnsafeWeightsError",
     "WeightsChecksumError",
-    "RestrictedUnpickler",
+    "WeightsError",
     "default_weights_path",
     "load_state_dict",
     "parse_state_dict",

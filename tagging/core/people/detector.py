@@ -257,7 +257,7 @@ class FaceDetector:
         faces = []
         for row in rows:
             x1, y1, x2, y2, score = (float(v) for v in row[:5])
-            landmarks = tuple((float(x), float(y)) for x, y in zip(row[5:10], row[10:15]))
+            landmarks = tuple((float(x), float(y)) for x, y in zip(row[5:10], row[10:15], strict=True))
             faces.append(Face(x1, y1, x2 - x1, y2 - y1, min(max(score, 0.0), 1.0), landmarks))
         faces.sort(key=lambda face: -face.score)
         return faces

@@ -79,7 +79,7 @@ class TextReader:
         self._detector = _session(weights_dir / "det.onnx")
         self._recogniser = _session(weights_dir / "rec.onnx")
         # Class 0 is the CTC blank; the dictionary follows, then " " (PP-OCR's use_space_char).
-        self.characters = (weights_dir / "dict.txt").read_text(encoding="utf-8").splitlines() + [" "]
+        self.characters = [*(weights_dir / "dict.txt").read_text(encoding="utf-8").splitlines(), " "]
         classes = self._recogniser.get_outputs()[0].shape[-1]
         if isinstance(classes, int) and classes != len(self.characters) + 1:
             raise WeightsMissing(f"dict.txt has {len(self.characters)} characters; the model expects {classes - 1}")
@@ -102,7 +102,8 @@ class TextReader:
             chunk = order[start : start + recognise.BATCH_SIZE]
             batch = recognise.prepare_batch(image, [boxes[i] for i in chunk])
             (probabilities,) = self._recogniser.run(None, {name: batch})
-            for i, line in zip(chunk, recognise.ctc_greedy(np.asarray(probabilities), self.characters)):
+            lines = recognise.ctc_greedy(np.asarray(probabilities), self.characters)
+            for i, line in zip(chunk, lines, strict=True):
                 results[i] = line
         return [line for line in results if line is not None]
 
@@ -120,7 +121,7 @@ class TextReader:
         for start in range(0, min(len(boxes), MAX_LINES), recognise.BATCH_SIZE):
             chunk = boxes[start : min(start + recognise.BATCH_SIZE, MAX_LINES)]
             recognised += len(chunk)
-            for box, result in zip(chunk, self.recognise(image, chunk)):
+            for box, result in zip(chunk, self.recognise(image, chunk), strict=True):
                 if result.score >= LINE_THRESHOLD and result.text.strip():
                     lines.append(Line(result.text.strip(), box, result.score))
             if len(searchable_words((line.text for line in lines), max_words)) >= max_words:

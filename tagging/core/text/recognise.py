@@ -44,7 +44,7 @@ def prepare_batch(image: Image.Image, boxes: Sequence[TextBox]) -> np.ndarray:
 
     widths = [crop_width(box) for box in boxes]
     batch = np.zeros((len(boxes), 3, INPUT_HEIGHT, max(widths)), dtype=np.float32)
-    for i, (box, width) in enumerate(zip(boxes, widths)):
+    for i, (box, width) in enumerate(zip(boxes, widths, strict=True)):
         crop = image.crop((box.left, box.top, box.right, box.bottom)).resize(
             (width, INPUT_HEIGHT), PILImage.Resampling.BILINEAR
         )
@@ -59,7 +59,7 @@ def ctc_greedy(probabilities: np.ndarray, characters: Sequence[str]) -> list[Rea
     best = probabilities.argmax(axis=2)
     confidence = probabilities.max(axis=2)
     lines = []
-    for classes, scores in zip(best, confidence):
+    for classes, scores in zip(best, confidence, strict=True):
         keep = classes != 0
         keep[1:] &= classes[1:] != classes[:-1]
         picked = classes[keep]
