@@ -20,13 +20,14 @@ from urllib.parse import quote
 from azure.core.exceptions import HttpResponseError
 from azure.core.rest import HttpRequest
 from azure.storage.blob import ContainerClient
+from azure.storage.queue import QueueClient
 
 from ._pipeline import sdk_error, send
 
 _META = "x-ms-meta-"
 
 
-def lean(container: ContainerClient) -> bool:
+def lean(container: ContainerClient | QueueClient) -> bool:
     return not getattr(container, "_query_str", "")
 
 

@@ -69,7 +69,7 @@ def upsert_transaction(table: TableClient, entities: Sequence[dict[str, Any]]) -
         raise ValueError("Partition Keys must all be the same")  # as TableClient.submit_transaction
     base, version = _base(table), _version(table)
     batch, changeset = _BATCH_BOUNDARY, f"changeset_{uuid4()}"
-    parts = [f"--{batch}\r\nContent-Type: multipart/mixed; boundary={changeset}\r\n\r\n"]
+    parts: list[str | bytes] = [f"--{batch}\r\nContent-Type: multipart/mixed; boundary={changeset}\r\n\r\n"]
     for index, entity in enumerate(entities):
         body = json.dumps(_add_entity_properties(entity)).encode("utf-8")
         url = f"{base}/{table.table_name}(PartitionKey='{_key(entity['PartitionKey'])}',RowKey='{_key(entity['RowKey'])}')"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import quote, unquote
 
 from azure.core.exceptions import ResourceNotFoundError
@@ -167,7 +167,8 @@ class BlobStore:
         """One listing page of the images container (``page_size`` blobs in name order,
         from ``continuation``): the ones created before ``created_before``, and the token
         of the next page (None after the last). Cost: one List Blobs request."""
-        pages = self._container(self._settings.images_container).list_blobs(
+        # Typed as a plain iterator; it is the SDK's page iterator, which holds the token.
+        pages: Any = self._container(self._settings.images_container).list_blobs(
             include=["metadata"], results_per_page=page_size
         ).by_page(continuation_token=continuation)
         page = next(pages, None)

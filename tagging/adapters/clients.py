@@ -118,9 +118,12 @@ def _lean_session_class() -> type:
         session's default headers); any other call takes requests' own path.
         """
 
-        def request(self, method, url, params=None, data=None, headers=None, cookies=None, files=None,  # type: ignore[override]
-                    auth=None, timeout=None, allow_redirects=True, proxies=None, hooks=None, stream=None,
-                    verify=None, cert=None, json=None):  # fmt: skip
+        def request(
+            self, method: str, url: Any, params: Any = None, data: Any = None, headers: Any = None,
+            cookies: Any = None, files: Any = None, auth: Any = None, timeout: Any = None,
+            allow_redirects: bool = True, proxies: Any = None, hooks: Any = None, stream: bool | None = None,
+            verify: Any = None, cert: Any = None, json: Any = None,
+        ) -> requests.Response:  # fmt: skip
             if (params or cookies or files or auth or hooks or json is not None or proxies or allow_redirects
                     or self.trust_env or self.cookies or self.auth or self.proxies):  # fmt: skip
                 return super().request(method, url, params=params, data=data, headers=headers, cookies=cookies,
@@ -130,7 +133,7 @@ def _lean_session_class() -> type:
             prepared = requests.PreparedRequest()
             prepared.method = method.upper()
             prepared.url = url
-            merged = CaseInsensitiveDict(self.headers)
+            merged: CaseInsensitiveDict[str | bytes] = CaseInsensitiveDict(self.headers)
             if headers:
                 merged.update(headers)
             prepared.headers = merged
@@ -171,12 +174,16 @@ def get_clients(settings: Settings) -> Clients:
     with _lock:
         transport: dict[str, Any] = _transport_options(settings)
         # Storage's default ExponentialRetry waits 15 s, then 18 s; retry twice ~0.5 s apart.
-        storage_retry = {"backoff": 0.5, "retry_total": RETRY_TOTAL, "random_jitter_range": 0.2}
+        # Any: the SDK types backoff and random_jitter_range as int; fractions work.
+        storage_retry: dict[str, Any] = {"backoff": 0.5, "retry_total": RETRY_TOTAL, "random_jitter_range": 0.2}
         # Read downloads in 4 MiB pieces (SDK default 256 KiB): a 3 MB photo then costs
         # ~40 % less CPU to download.
-        blob_options = {"retry_policy": BlobRetry(**storage_retry), "connection_data_block_size": DOWNLOAD_BLOCK_BYTES}
-        queue_options = {"retry_policy": QueueRetry(**storage_retry)}
-        table_options = {"retry_total": RETRY_TOTAL, "retry_backoff_factor": 0.5, "retry_backoff_max": 2}
+        blob_options: dict[str, Any] = {
+            "retry_policy": BlobRetry(**storage_retry),
+            "connection_data_block_size": DOWNLOAD_BLOCK_BYTES,
+        }
+        queue_options: dict[str, Any] = {"retry_policy": QueueRetry(**storage_retry)}
+        table_options: dict[str, Any] = {"retry_total": RETRY_TOTAL, "retry_backoff_factor": 0.5, "retry_backoff_max": 2}
         if transport.get("use_env_settings") is False:  # no proxy: the lean session applies
             blob_options["transport"] = _lean_transport({**transport, "connection_data_block_size": DOWNLOAD_BLOCK_BYTES})
             queue_options["transport"] = _lean_transport(transport)

@@ -135,7 +135,8 @@ class DelegationKeyCache:
         expiry = now + key_lifetime(self._ttl)
         key = self._fetch(start, expiry)
         self.fetches += 1
-        signed = parse_iso(key.signed_expiry) if getattr(key, "signed_expiry", None) else expiry
+        signed_expiry = getattr(key, "signed_expiry", None)
+        signed = parse_iso(signed_expiry) if signed_expiry else expiry
         return key, min(signed, expiry)
 
 

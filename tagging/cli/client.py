@@ -97,7 +97,7 @@ class ProgressBody:
     """A request body read in chunks, reporting bytes sent (for progress bars).
     Has a length, so requests sends Content-Length rather than chunked encoding."""
 
-    def __init__(self, data: bytes, on_progress: Callable[[int], None] | None = None) -> None:
+    def __init__(self, data: bytes, on_progress: Callable[[int], object] | None = None) -> None:
         self._data = data
         self._position = 0
         self._on_progress = on_progress
@@ -217,7 +217,7 @@ class ApiClient:
 
     def upload(
         self, filename: str, data: bytes, content_type: str, metadata: str | None,
-        on_progress: Callable[[int], None] | None = None, on_restart: Callable[[], None] | None = None,
+        on_progress: Callable[[int], object] | None = None, on_restart: Callable[[], object] | None = None,
         idempotency_key: str | None = None,
     ) -> dict[str, Any]:  # fmt: skip
         """POST one file; the 202 body. ``on_progress(n)`` gets the file bytes sent.

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import colorsys
+from typing import cast
 
 from ..tags import Contribution, Tag
 from ..vocabulary import TagSource
@@ -55,7 +56,9 @@ class ColourAnalyser:
         total = sample.size[0] * sample.size[1]
         shares: dict[str, float] = {}
         swatches = []
-        for count, index in sorted(quantised.getcolors() or [], reverse=True):
+        # A palette image's colours: (pixel count, palette index).
+        colours = cast(list[tuple[int, int]], quantised.getcolors() or [])
+        for count, index in sorted(colours, reverse=True):
             rgb = tuple(palette[index * 3 : index * 3 + 3])
             name = colour_name(rgb)  # type: ignore[arg-type]
             share = count / total

@@ -11,7 +11,7 @@ import io
 import math
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from ..vocabulary import ErrorCode
 from . import budget as _budget
@@ -164,7 +164,8 @@ def sniff_format(data: bytes, max_pixels: int) -> tuple[str, str, int, int]:
     """
     image = _open(data, max_pixels)
     with image:
-        return image.format, SUPPORTED_FORMATS[image.format], image.size[0], image.size[1]
+        fmt = cast(str, image.format)  # _open accepts only SUPPORTED_FORMATS
+        return fmt, SUPPORTED_FORMATS[fmt], image.size[0], image.size[1]
 
 
 def raster_bytes(image: Image.Image) -> int:
@@ -202,7 +203,8 @@ def _flatten(image: Image.Image) -> tuple[Image.Image, bool]:
     Image = _pil()
     if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
         rgba = image.convert("RGBA")
-        transparent = rgba.getchannel("A").getextrema()[0] < 255
+        # One band: (min, max) as ints.
+        transparent = cast(tuple[int, int], rgba.getchannel("A").getextrema())[0] < 255
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, rgba).convert("RGB"), transparent
     return image.convert("RGB"), False
@@ -229,7 +231,7 @@ def decode(data: bytes, max_pixels: int, budget: _budget.DecodeBudget | None = N
 
 def _decode(image: Image.Image, budget: _budget.DecodeBudget) -> DecodedImage:
     Image = _pil()
-    fmt = image.format
+    fmt = cast(str, image.format)  # _open accepts only SUPPORTED_FORMATS
     frames = int(getattr(image, "n_frames", 1) or 1)
     if frames > 1:
         image.seek(0)

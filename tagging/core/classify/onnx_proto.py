@@ -168,7 +168,7 @@ class Tensor:
         data_type = _data_type(self.array.dtype, self.name)
         little = np.ascontiguousarray(self.array, dtype=self.array.dtype.newbyteorder("<"))
         # reshape(-1): a 0-d array still gives its one element; cast("B"): len() = byte count
-        data = memoryview(little.reshape(-1)).cast("B")
+        data = little.reshape(-1).data.cast("B")
         message = _Message().add_ints(1, self.array.shape).add_int(2, data_type)
         return message.add_string(8, self.name).add_bytes(9, data)
 
