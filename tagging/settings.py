@@ -39,7 +39,9 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     try:
         value = int(raw)
     except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a whole number; set it to an integer from {low} to {high}") from None
+        raise SettingsError(
+            f"{name}={raw!r} is not a whole number; set it to an integer from {low} to {high}"
+        ) from None
     if not low <= value <= high:
         raise SettingsError(f"{name}={value} is out of range; set it to an integer from {low} to {high}")
     return value
@@ -129,7 +131,9 @@ class StorageConnection:
         uris: dict[str, str] = {}
         for service in SERVICES:
             setting = f"{name}__{service}ServiceUri"
-            raw = env.get(setting, "").strip() or (env.get(f"{name}__serviceUri", "").strip() if service == "blob" else "")
+            raw = env.get(setting, "").strip() or (
+                env.get(f"{name}__serviceUri", "").strip() if service == "blob" else ""
+            )
             if raw:
                 if not raw.startswith(("https://", "http://")) or len(raw) <= len("https://"):
                     raise SettingsError(f"{setting}={raw!r} is not a URL; set it to e.g. https://<account>.{service}.core.windows.net")

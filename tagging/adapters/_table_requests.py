@@ -72,7 +72,10 @@ def upsert_transaction(table: TableClient, entities: Sequence[dict[str, Any]]) -
     parts: list[str | bytes] = [f"--{batch}\r\nContent-Type: multipart/mixed; boundary={changeset}\r\n\r\n"]
     for index, entity in enumerate(entities):
         body = json.dumps(_add_entity_properties(entity)).encode("utf-8")
-        url = f"{base}/{table.table_name}(PartitionKey='{_key(entity['PartitionKey'])}',RowKey='{_key(entity['RowKey'])}')"
+        url = (
+            f"{base}/{table.table_name}"
+            f"(PartitionKey='{_key(entity['PartitionKey'])}',RowKey='{_key(entity['RowKey'])}')"
+        )
         parts.append(
             f"--{changeset}\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n"
             f"Content-ID: {index}\r\n\r\nPATCH {url} HTTP/1.1\r\nContent-Type: application/json\r\n"
@@ -143,7 +146,10 @@ def write_entity(table: TableClient, entity: dict[str, Any], mode: str) -> None:
         method, url, ok = "POST", f"{base}/{table.table_name}", 204
         headers["Prefer"] = "return-no-content"
     else:
-        url = f"{base}/{table.table_name}(PartitionKey='{_key(entity['PartitionKey'])}',RowKey='{_key(entity['RowKey'])}')"
+        url = (
+            f"{base}/{table.table_name}"
+            f"(PartitionKey='{_key(entity['PartitionKey'])}',RowKey='{_key(entity['RowKey'])}')"
+        )
         method, ok = "PUT", 204
         if mode == "replace":
             headers["If-Match"] = "*"

@@ -70,7 +70,9 @@ def azure_identity_credential(connection: StorageConnection) -> TokenCredential:
     from azure.identity import DefaultAzureCredential, ManagedIdentityCredential  # lazy: cold start
 
     if connection.credential == MANAGED_IDENTITY:
-        return ManagedIdentityCredential(client_id=connection.client_id) if connection.client_id else ManagedIdentityCredential()
+        if connection.client_id:
+            return ManagedIdentityCredential(client_id=connection.client_id)
+        return ManagedIdentityCredential()
     if connection.client_id:
         return DefaultAzureCredential(managed_identity_client_id=connection.client_id)
     return DefaultAzureCredential()
@@ -183,9 +185,13 @@ def get_clients(settings: Settings) -> Clients:
             "connection_data_block_size": DOWNLOAD_BLOCK_BYTES,
         }
         queue_options: dict[str, Any] = {"retry_policy": QueueRetry(**storage_retry)}
-        table_options: dict[str, Any] = {"retry_total": RETRY_TOTAL, "retry_backoff_factor": 0.5, "retry_backoff_max": 2}
+        table_options: dict[str, Any] = {
+            "retry_total": RETRY_TOTAL, "retry_backoff_factor": 0.5, "retry_backoff_max": 2
+        }
         if transport.get("use_env_settings") is False:  # no proxy: the lean session applies
-            blob_options["transport"] = _lean_transport({**transport, "connection_data_block_size": DOWNLOAD_BLOCK_BYTES})
+            blob_options["transport"] = _lean_transport(
+                {**transport, "connection_data_block_size": DOWNLOAD_BLOCK_BYTES}
+            )
             queue_options["transport"] = _lean_transport(transport)
             table_options["transport"] = _lean_transport(transport)
         if connection.connection_string:

@@ -46,7 +46,9 @@ def decode_request(body: bytes) -> TagRequest:
     retag = data.get("retag")
     if retag is not None and not isinstance(retag, str):
         raise ValueError("message's retag is not a string")
-    return TagRequest(user_key=user, image_id=image, force=data.get("force") is True or retag is not None, retag_id=retag)
+    return TagRequest(
+        user_key=user, image_id=image, force=data.get("force") is True or retag is not None, retag_id=retag
+    )
 
 
 class TagQueue:

@@ -37,7 +37,9 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     )
 
 
-def error_response(status: int, code: ErrorCode, message: str, headers: dict[str, str] | None = None) -> func.HttpResponse:
+def error_response(
+    status: int, code: ErrorCode, message: str, headers: dict[str, str] | None = None
+) -> func.HttpResponse:
     return json_response({"error": error_detail(code, message)}, status, headers)
 
 
@@ -46,7 +48,9 @@ def caller(req: func.HttpRequest) -> str:
     return resolve_user(req.headers.get(PRINCIPAL_HEADER), _services.settings())
 
 
-def http_endpoint(handler: Callable[[func.HttpRequest], func.HttpResponse]) -> Callable[[func.HttpRequest], func.HttpResponse]:
+def http_endpoint(
+    handler: Callable[[func.HttpRequest], func.HttpResponse]
+) -> Callable[[func.HttpRequest], func.HttpResponse]:
     """Turn service errors into JSON errors, storage outages into 503 + Retry-After,
     unusable app settings into a logged 500 ``configuration_error`` naming the setting
     (SettingsError messages never hold secrets), anything unexpected into a logged 500
@@ -68,7 +72,10 @@ def http_endpoint(handler: Callable[[func.HttpRequest], func.HttpResponse]) -> C
             response = error_response(500, ErrorCode.CONFIGURATION_ERROR, f"the app is misconfigured: {error}")
         except StorageUnavailable:
             response = error_response(
-                503, ErrorCode.STORAGE_UNAVAILABLE, "storage is unavailable; retry shortly", {"Retry-After": str(RETRY_AFTER_SECONDS)}
+                503,
+                ErrorCode.STORAGE_UNAVAILABLE,
+                "storage is unavailable; retry shortly",
+                {"Retry-After": str(RETRY_AFTER_SECONDS)},
             )
         except Exception:  # the client gets a generic error, the log gets the trace
             log.exception("unhandled error", extra={"function": handler.__name__})

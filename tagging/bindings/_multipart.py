@@ -46,7 +46,9 @@ def parse_upload(body: bytes, content_type: str, filename_param: str | None, max
     mimetype, options = parse_options_header(content_type or "")
     if mimetype == "multipart/form-data":
         if not options.get("boundary"):
-            raise ServiceError(ErrorKind.INVALID, ErrorCode.MALFORMED_MULTIPART, "multipart/form-data needs a boundary parameter")
+            raise ServiceError(
+                ErrorKind.INVALID, ErrorCode.MALFORMED_MULTIPART, "multipart/form-data needs a boundary parameter"
+            )
         parser = FormDataParser(
             stream_factory=_in_memory,
             max_form_memory_size=MAX_FIELD_BYTES,
@@ -63,7 +65,9 @@ def parse_upload(body: bytes, content_type: str, filename_param: str | None, max
                 f"each non-file field at most {MAX_FIELD_BYTES} bytes",
             ) from None
         except ValueError as error:
-            raise ServiceError(ErrorKind.INVALID, ErrorCode.MALFORMED_MULTIPART, f"the multipart body is malformed: {error}") from None
+            raise ServiceError(
+                ErrorKind.INVALID, ErrorCode.MALFORMED_MULTIPART, f"the multipart body is malformed: {error}"
+            ) from None
         incoming = [
             IncomingFile(storage.filename, storage.read(), storage.mimetype or None)
             for _, storage in files.items(multi=True)

@@ -62,5 +62,7 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
     report = _services.query_service().health()
     if report["status"] != "ok":
         down = ", ".join(name for name, up in report["storage"].items() if not up)
-        return error_response(503, ErrorCode.STORAGE_UNAVAILABLE, f"storage does not answer: {down}", {"Retry-After": "5"})
+        return error_response(
+            503, ErrorCode.STORAGE_UNAVAILABLE, f"storage does not answer: {down}", {"Retry-After": "5"}
+        )
     return json_response(report)

@@ -40,7 +40,9 @@ def upload_images(req: func.HttpRequest) -> func.HttpResponse:
             "chunked request bodies (Transfer-Encoding: chunked), so this one arrived empty",
         )
     if len(body) > settings.max_request_bytes:
-        return error_response(413, ErrorCode.REQUEST_TOO_LARGE, f"requests may be at most {settings.max_request_bytes} bytes")
+        return error_response(
+            413, ErrorCode.REQUEST_TOO_LARGE, f"requests may be at most {settings.max_request_bytes} bytes"
+        )
     parsed = parse_upload(body, req.headers.get("Content-Type", ""), req.params.get("filename"), settings.max_files)
     result = _services.upload_service().upload(
         user, parsed.files, parsed.metadata, idempotency_key=req.headers.get(IDEMPOTENCY_HEADER)

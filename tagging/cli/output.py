@@ -74,7 +74,8 @@ def detail_lines(image: dict[str, Any]) -> list[str]:
 def retag_lines(job: dict[str, Any]) -> list[str]:
     """A re-tag job's outcome: one line per image that failed, then the counts."""
     lines = [
-        f"{image['id']}  failed  {(image.get('error') or {}).get('message', '')} ({(image.get('error') or {}).get('code', '')})"
+        f"{image['id']}  failed  {(image.get('error') or {}).get('message', '')} "
+        f"({(image.get('error') or {}).get('code', '')})"
         for image in job.get("images", [])
         if image["status"] == ImageStatus.FAILED
     ]

@@ -29,4 +29,6 @@ def resolve_user(principal_id: str | None, settings: Settings) -> str:
     try:
         return user_key(candidate)
     except InvalidUserId as error:
-        raise ServiceError(ErrorKind.INVALID, ErrorCode.INVALID_PRINCIPAL, f"{PRINCIPAL_HEADER} is not usable: {error}") from None
+        raise ServiceError(
+            ErrorKind.INVALID, ErrorCode.INVALID_PRINCIPAL, f"{PRINCIPAL_HEADER} is not usable: {error}"
+        ) from None

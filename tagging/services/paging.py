@@ -17,7 +17,9 @@ def parse_limit(raw: str | None) -> int:
     if raw is None or raw == "":
         return DEFAULT_LIMIT
     if not raw.isdigit() or not MIN_LIMIT <= int(raw) <= MAX_LIMIT:
-        raise ServiceError(ErrorKind.INVALID, ErrorCode.INVALID_LIMIT, f"limit must be a whole number from {MIN_LIMIT} to {MAX_LIMIT}")
+        raise ServiceError(
+            ErrorKind.INVALID, ErrorCode.INVALID_LIMIT, f"limit must be a whole number from {MIN_LIMIT} to {MAX_LIMIT}"
+        )
     return int(raw)
 
 
@@ -30,7 +32,11 @@ def decode_token(token: str | None) -> str | None:
     """The image id a page starts at, or None for the first page."""
     if token is None or token == "":
         return None
-    bad = ServiceError(ErrorKind.INVALID, ErrorCode.INVALID_CONTINUATION, "continuation is not a token this API returned; omit it to start over")
+    bad = ServiceError(
+        ErrorKind.INVALID,
+        ErrorCode.INVALID_CONTINUATION,
+        "continuation is not a token this API returned; omit it to start over",
+    )
     if len(token) > 200:
         raise bad
     try:

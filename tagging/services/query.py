@@ -156,5 +156,7 @@ def _tag_name(raw_tag: str | None) -> str:
     """``?tag=`` folded to a tag name; ServiceError 400 ``invalid_tag`` when nothing is left."""
     name = normalise_tag(raw_tag or "")
     if not name or not is_tag_name(name):
-        raise ServiceError(ErrorKind.INVALID, ErrorCode.INVALID_TAG, "tag must contain letters or digits, e.g. ?tag=cat")
+        raise ServiceError(
+            ErrorKind.INVALID, ErrorCode.INVALID_TAG, "tag must contain letters or digits, e.g. ?tag=cat"
+        )
     return name

@@ -78,9 +78,13 @@ class RetagService:
             raise ServiceError(ErrorKind.NOT_FOUND, ErrorCode.NOT_FOUND, "no image with that id")
         if record.status == ImageStatus.QUEUED:
             raise ServiceError(
-                ErrorKind.CONFLICT, ErrorCode.IMAGE_QUEUED, "the image is still queued for tagging, by the current analysers; wait for it"
+                ErrorKind.CONFLICT,
+                ErrorCode.IMAGE_QUEUED,
+                "the image is still queued for tagging, by the current analysers; wait for it",
             )
-        return self._start(user_key, RetagScope.IMAGE, lambda: [image_id], key, _fingerprint(RetagScope.IMAGE, image_id))
+        return self._start(
+            user_key, RetagScope.IMAGE, lambda: [image_id], key, _fingerprint(RetagScope.IMAGE, image_id)
+        )
 
     def retag_all(self, user_key: str, outdated: bool, idempotency_key: str | None = None) -> RetagResult:
         """Queue a re-tag of every tagged or failed image of the user; with
@@ -92,7 +96,9 @@ class RetagService:
             return [
                 image_id
                 for image_id, status, version in self._storage.images.versions(user_key)
-                if status != ImageStatus.QUEUED and keys.is_image_id(image_id) and (not outdated or version != self._version)
+                if status != ImageStatus.QUEUED
+                and keys.is_image_id(image_id)
+                and (not outdated or version != self._version)
             ]
 
         return self._start(user_key, scope, select, key, _fingerprint(scope, None))
@@ -108,7 +114,12 @@ class RetagService:
         return retag_progress(job, self._storage.retags.items(user_key, retag_id))
 
     def _start(
-        self, user_key: str, scope: RetagScope, select: Callable[[], list[str]], key: str | None, request_fingerprint: str
+        self,
+        user_key: str,
+        scope: RetagScope,
+        select: Callable[[], list[str]],
+        key: str | None,
+        request_fingerprint: str,
     ) -> RetagResult:
         if key is None:
             return RetagResult(self._write(user_key, scope, keys.new_retag_id(), now_iso(), select()))
@@ -123,7 +134,9 @@ class RetagService:
             raise
         return RetagResult(self._idempotency.finish(claim, answer))
 
-    def _write(self, user_key: str, scope: RetagScope, retag_id: str, created_at: str, image_ids: list[str]) -> RetagAccepted:
+    def _write(
+        self, user_key: str, scope: RetagScope, retag_id: str, created_at: str, image_ids: list[str]
+    ) -> RetagAccepted:
         started = time.perf_counter()
         job = RetagJob(user_key, retag_id, created_at, scope, self._version, total=len(image_ids))
         self._storage.retags.put_job(job, image_ids)

@@ -60,7 +60,9 @@ class TagService:
         self._settings = settings
         self._version = analysis_version
         self._storage = storage
-        self._analysers = list(default_analysers(settings.store_gps, settings.nsfw_threshold) if analysers is None else analysers)
+        self._analysers = list(
+            default_analysers(settings.store_gps, settings.nsfw_threshold) if analysers is None else analysers
+        )
         self._duplicates = DuplicateFinder(storage)
         # Concurrent decodes share a budget sized from the instance's memory.
         decode_budget.configure(settings.instance_memory_mb)
@@ -72,7 +74,9 @@ class TagService:
         if not keys.is_image_id(request.image_id) or not keys.is_user_key(request.user_key):
             return self._log(Outcome(TagOutcome.DROPPED, request.image_id, "message names no valid image"), started)
         if request.retag_id is not None and not keys.is_retag_id(request.retag_id):
-            return self._log(Outcome(TagOutcome.DROPPED, request.image_id, "message names no valid re-tag job"), started)
+            return self._log(
+                Outcome(TagOutcome.DROPPED, request.image_id, "message names no valid re-tag job"), started
+            )
         outcome = self._tag(request, dequeue_count)
         return self._log(outcome, started, dequeue_count, request.force)
 
@@ -217,7 +221,10 @@ class TagService:
             )  # fmt: skip
         if record is None or record.status != ImageStatus.QUEUED:
             return self._log(Outcome(TagOutcome.SKIPPED, request.image_id, "not pending"), started)
-        self._fail(record, error_detail(ErrorCode.PROCESSING_FAILED, "tagging failed repeatedly; upload the image again to retry"))
+        self._fail(
+            record,
+            error_detail(ErrorCode.PROCESSING_FAILED, "tagging failed repeatedly; upload the image again to retry"),
+        )
         outcome = Outcome(TagOutcome.FAILED, request.image_id, ErrorCode.PROCESSING_FAILED, _latency_ms(record))
         return self._log(outcome, started, dequeue_count, request.force)
 

@@ -78,13 +78,19 @@ def parse_metadata(raw: str | None, max_bytes: int) -> dict[str, Any]:
     if raw is None or raw.strip() == "":
         return {}
     if len(raw.encode("utf-8", "surrogatepass")) > max_bytes:
-        raise ServiceError(ErrorKind.INVALID, ErrorCode.INVALID_METADATA, f"metadata must be at most {max_bytes} bytes of JSON")
+        raise ServiceError(
+            ErrorKind.INVALID, ErrorCode.INVALID_METADATA, f"metadata must be at most {max_bytes} bytes of JSON"
+        )
     try:
         value = json.loads(raw)
     except (json.JSONDecodeError, RecursionError):
-        raise ServiceError(ErrorKind.INVALID, ErrorCode.INVALID_METADATA, "metadata must be a JSON object, e.g. {\"album\": \"trip\"}") from None
+        raise ServiceError(
+            ErrorKind.INVALID, ErrorCode.INVALID_METADATA, "metadata must be a JSON object, e.g. {\"album\": \"trip\"}"
+        ) from None
     if not isinstance(value, dict):
-        raise ServiceError(ErrorKind.INVALID, ErrorCode.INVALID_METADATA, "metadata must be a JSON object, not a list or a scalar")
+        raise ServiceError(
+            ErrorKind.INVALID, ErrorCode.INVALID_METADATA, "metadata must be a JSON object, not a list or a scalar"
+        )
     return value
 
 
@@ -113,10 +119,16 @@ class UploadService:
         key = check_key(idempotency_key)
         metadata = parse_metadata(metadata_text, self._settings.max_metadata_bytes)
         if not files:
-            raise ServiceError(ErrorKind.INVALID, ErrorCode.NO_FILES, "send at least one image: a multipart file part or an image/* body")
+            raise ServiceError(
+                ErrorKind.INVALID,
+                ErrorCode.NO_FILES,
+                "send at least one image: a multipart file part or an image/* body",
+            )
         if len(files) > self._settings.max_files:
             raise ServiceError(
-                ErrorKind.TOO_LARGE, ErrorCode.TOO_MANY_FILES, f"at most {self._settings.max_files} files per request; split the upload"
+                ErrorKind.TOO_LARGE,
+                ErrorCode.TOO_MANY_FILES,
+                f"at most {self._settings.max_files} files per request; split the upload",
             )
         accepted: list[tuple[str, IncomingFile, str]] = []
         rejected: list[Rejection] = []
@@ -153,7 +165,9 @@ class UploadService:
         """Store the accepted files as batch ``batch_id`` (deterministic keys: writing
         the same batch twice converges on one)."""
         self._storage.batches.upsert(
-            BatchRecord(user_key, batch_id, uploaded_at, accepted=len(accepted), rejected=len(rejected), metadata=metadata)
+            BatchRecord(
+                user_key, batch_id, uploaded_at, accepted=len(accepted), rejected=len(rejected), metadata=metadata
+            )
         )
         records = [
             ImageRecord(
@@ -180,10 +194,15 @@ class UploadService:
                 result.images.append({"id": record.id, "filename": record.filename, "status": ImageStatus.QUEUED})
             else:
                 result.rejected.append(
-                    _reject(record.filename, error_detail(ErrorCode.STORAGE_UNAVAILABLE, "storage is unavailable; retry this file"))
+                    _reject(
+                        record.filename,
+                        error_detail(ErrorCode.STORAGE_UNAVAILABLE, "storage is unavailable; retry this file"),
+                    )
                 )
         if not result.images:
-            raise ServiceError(ErrorKind.UNAVAILABLE, ErrorCode.STORAGE_UNAVAILABLE, "storage is unavailable; retry the upload shortly")
+            raise ServiceError(
+                ErrorKind.UNAVAILABLE, ErrorCode.STORAGE_UNAVAILABLE, "storage is unavailable; retry the upload shortly"
+            )
         event(
             log,
             "upload",
@@ -211,12 +230,19 @@ class UploadService:
     def _nothing_accepted(rejected: list[Rejection]) -> ServiceError:
         codes = {r["error"]["code"] for r in rejected}
         first = rejected[0]["error"]
-        message = first["message"] if len(rejected) == 1 else f"none of the {len(rejected)} files is an acceptable image"
+        if len(rejected) == 1:
+            message = first["message"]
+        else:
+            message = f"none of the {len(rejected)} files is an acceptable image"
         if codes <= {ErrorCode.FILE_TOO_LARGE, ErrorCode.IMAGE_TOO_LARGE}:
-            return ServiceError(ErrorKind.TOO_LARGE, ErrorCode(first["code"]) if len(codes) == 1 else ErrorCode.FILE_TOO_LARGE, message)
+            return ServiceError(
+                ErrorKind.TOO_LARGE, ErrorCode(first["code"]) if len(codes) == 1 else ErrorCode.FILE_TOO_LARGE, message
+            )
         if codes == {ErrorCode.UNSUPPORTED_FORMAT}:
             return ServiceError(ErrorKind.UNSUPPORTED, ErrorCode.UNSUPPORTED_FORMAT, message)
-        return ServiceError(ErrorKind.INVALID, ErrorCode(first["code"]) if len(codes) == 1 else ErrorCode.NO_ACCEPTABLE_FILES, message)
+        return ServiceError(
+            ErrorKind.INVALID, ErrorCode(first["code"]) if len(codes) == 1 else ErrorCode.NO_ACCEPTABLE_FILES, message
+        )
 
     def _store(self, record: ImageRecord, data: bytes) -> Exception | None:
         """Write one image; None on success, the storage error otherwise."""
@@ -224,7 +250,14 @@ class UploadService:
             self._storage.blobs.put_original(record, data)
             self._storage.queue.send(TagRequest(record.user_key, record.id))
         except StorageError as error:
-            event(log, "upload_write_failed", logging.WARNING, image_id=record.id, outcome="storage_error", error=type(error).__name__)
+            event(
+                log,
+                "upload_write_failed",
+                logging.WARNING,
+                image_id=record.id,
+                outcome="storage_error",
+                error=type(error).__name__,
+            )
             return error
         try:
             self._storage.images.insert(record)

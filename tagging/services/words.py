@@ -42,6 +42,8 @@ def query_words(raw: str) -> list[str]:
     words = list(dict.fromkeys(_fold(raw)))
     if not words:
         raise ServiceError(
-            ErrorKind.INVALID, ErrorCode.INVALID_TEXT, "text must hold a word of at least 2 letters or digits, e.g. ?text=exit"
+            ErrorKind.INVALID,
+            ErrorCode.INVALID_TEXT,
+            "text must hold a word of at least 2 letters or digits, e.g. ?text=exit",
         )
     return words

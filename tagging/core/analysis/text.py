@@ -42,7 +42,12 @@ def text_boxes(reading: Reading) -> list[TextBox]:
 
 def _fraction_box(line: Line, width: int, height: int) -> list[float]:
     box = line.box
-    return [round(box.left / width, 4), round(box.top / height, 4), round(box.width / width, 4), round(box.height / height, 4)]
+    return [
+        round(box.left / width, 4),
+        round(box.top / height, 4),
+        round(box.width / width, 4),
+        round(box.height / height, 4),
+    ]
 
 
 class TextAnalyser:
@@ -75,6 +80,8 @@ class TextAnalyser:
         }
         scores = [line.score for line in reading.lines]
         tags = [Tag("text", min(1.0, max(scores)), TAG_SOURCE)]
-        if len(reading.lines) >= DOCUMENT_MIN_LINES and coverage(text_boxes(reading), width, height) >= DOCUMENT_COVERAGE:
+        if len(reading.lines) >= DOCUMENT_MIN_LINES and (
+            coverage(text_boxes(reading), width, height) >= DOCUMENT_COVERAGE
+        ):
             tags.append(Tag("document", min(1.0, sum(scores) / len(scores)), TAG_SOURCE))
         return Contribution(tags=tags, facts=facts)

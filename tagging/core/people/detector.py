@@ -148,7 +148,9 @@ class FaceDetector:
     thresholds: minimum P-Net, R-Net and O-Net face probabilities.
     """
 
-    def __init__(self, min_face: int = DEFAULT_MIN_FACE, thresholds: tuple[float, float, float] = DEFAULT_THRESHOLDS) -> None:
+    def __init__(
+        self, min_face: int = DEFAULT_MIN_FACE, thresholds: tuple[float, float, float] = DEFAULT_THRESHOLDS
+    ) -> None:
         if min_face < _CELL:
             raise ValueError(f"min_face {min_face} is below the network's {_CELL} px window")
         if len(thresholds) != 3 or not all(0.0 < t < 1.0 for t in thresholds):

@@ -150,7 +150,9 @@ def boxes_from_map(
     np.maximum.at(right, labels, ends)
     # Mean probability over each component's pixels.
     pixel_runs = np.repeat(np.arange(rows.size), lengths)
-    columns = np.repeat(starts, lengths) + (np.arange(pixel_runs.size) - np.repeat(np.cumsum(lengths) - lengths, lengths))
+    columns = np.repeat(starts, lengths) + (
+        np.arange(pixel_runs.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    )
     values = probability[rows[pixel_runs], columns]
     area = np.bincount(labels, weights=lengths, minlength=n)
     score = np.bincount(labels[pixel_runs], weights=values, minlength=n) / np.maximum(area, 1)
