@@ -122,7 +122,11 @@ def _forget() -> None:
 def identity_env(oauth_azurite, token_credential, monkeypatch):
     """The process environment of an app using identity-based storage settings against
     the OAuth Azurite (no connection string), with fresh container/queue/table names."""
-    _use_env(monkeypatch, oauth_azurite, {**oauth_azurite.identity_settings(), "AzureWebJobsStorage__credential": "managedidentity"})
+    _use_env(
+        monkeypatch,
+        oauth_azurite,
+        {**oauth_azurite.identity_settings(), "AzureWebJobsStorage__credential": "managedidentity"},
+    )
     yield oauth_azurite
     _forget()
 

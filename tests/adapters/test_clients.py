@@ -4,7 +4,9 @@ from __future__ import annotations
 from tagging.adapters.clients import _transport_options
 from tagging.settings import Settings
 
-PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy", "no_proxy")
+PROXY_VARIABLES = (
+    "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy", "no_proxy"
+)
 
 
 def _clear(monkeypatch) -> None:
@@ -17,7 +19,9 @@ def test_without_a_proxy_the_environment_is_read_once_and_a_ca_bundle_passed_on(
     options = _transport_options(Settings(storage_connection="UseDevelopmentStorage=true", queue="tag-requests"))
     assert options["use_env_settings"] is False and "connection_verify" not in options
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/corp-ca.pem")
-    assert _transport_options(Settings(storage_connection="UseDevelopmentStorage=true", queue="tag-requests"))["connection_verify"] == "/etc/corp-ca.pem"
+    assert _transport_options(
+        Settings(storage_connection="UseDevelopmentStorage=true", queue="tag-requests")
+    )["connection_verify"] == "/etc/corp-ca.pem"
 
 
 def test_a_configured_proxy_keeps_the_per_call_lookup(monkeypatch):
@@ -48,7 +52,8 @@ clients = get_clients(settings)
 print("azure.identity" in sys.modules, clients.blob.url, type(clients.blob.credential).__name__)
 if settings.storage_connection.uses_identity:
     credential = get_credential(settings.storage_connection)
-    assert clients.blob.credential is credential and clients.queue.credential is credential and clients.table.credential is credential
+    assert clients.blob.credential is credential
+    assert clients.queue.credential is credential and clients.table.credential is credential
     assert get_credential(settings.storage_connection) is credential  # one per process
     print(type(credential).__name__)
 """

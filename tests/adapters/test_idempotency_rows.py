@@ -11,8 +11,12 @@ MAX_PROPERTY_BYTES = 64 * 1024  # a string property: at most 64 KiB of UTF-16
 def test_an_answer_of_emoji_file_names_is_split_under_the_property_limit() -> None:
     now = datetime(2026, 12, 1, tzinfo=UTC)
     names = [("\U0001f408" * 250) + f"-{n}.jpg" for n in range(100)]  # astral: 4 bytes each in UTF-16
-    result = {"batch_id": "8000000000000abcdef", "images": [{"id": f"x-{n:03d}", "filename": f} for n, f in enumerate(names)]}
-    record = IdempotencyRecord("buser", "a" * 64, "f" * 64, now, now, "8000000000000abcdef", "2026-12-01T00:00:00.000Z", result)
+    result = {
+        "batch_id": "8000000000000abcdef", "images": [{"id": f"x-{n:03d}", "filename": f} for n, f in enumerate(names)]
+    }
+    record = IdempotencyRecord(
+        "buser", "a" * 64, "f" * 64, now, now, "8000000000000abcdef", "2026-12-01T00:00:00.000Z", result
+    )
     entity = record_to_entity(record)
     parts = [entity[f"Result{i}"] for i in range(entity["ResultParts"])]
     assert len(parts) > 1

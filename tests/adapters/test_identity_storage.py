@@ -89,7 +89,9 @@ def test_blob_queue_and_table_work_through_the_adapters_with_a_token(identity_en
     image = _stored_image(storage, b"original bytes")
     assert storage.blobs.get_original(key, image)[0] == b"original bytes"
     assert storage.images.get(key, image).filename == "red square.jpg"
-    storage.batches.upsert(BatchRecord(key, image.rsplit("-", 1)[0], now_iso(), accepted=1, rejected=0, metadata={"a": 1}))
+    storage.batches.upsert(
+        BatchRecord(key, image.rsplit("-", 1)[0], now_iso(), accepted=1, rejected=0, metadata={"a": 1})
+    )
     assert storage.batches.get(key, image.rsplit("-", 1)[0]).metadata == {"a": 1}
     storage.queue.send(TagRequest(key, image))
     queue = QueueClient(
@@ -113,7 +115,9 @@ def test_a_user_delegation_sas_reads_exactly_that_blob_and_only_reads(identity_e
     response = _get(url, identity_env.cert)
     assert response.status_code == 200 and response.content == b"mine"
     assert response.headers["Content-Disposition"] == "inline; filename*=UTF-8''red%20square.jpg"
-    put = requests.put(url, data=b"overwritten", headers={"x-ms-blob-type": "BlockBlob"}, verify=str(identity_env.cert), timeout=10)
+    put = requests.put(
+        url, data=b"overwritten", headers={"x-ms-blob-type": "BlockBlob"}, verify=str(identity_env.cert), timeout=10
+    )
     assert put.status_code == 403
     assert _get(url.replace(original_name(key, image), original_name(key, other)), identity_env.cert).status_code == 403
     assert storage.blobs.get_original(key, image)[0] == b"mine"

@@ -62,8 +62,11 @@ def test_a_failing_transaction_writes_nothing_and_raises_the_sdk_error(table):
 
 
 def test_range_query_matches_query_entities_and_follows_continuations(table, monkeypatch):
-    rows = [{"PartitionKey": "u", "RowKey": f"{band}|img{i:03d}", "ImageId": f"img{i:03d}", "Phash": "ab", "Sha256": "cd"}
-            for band in ("0a", "0b") for i in range(25)]  # fmt: skip
+    rows = [
+        {"PartitionKey": "u", "RowKey": f"{band}|img{i:03d}", "ImageId": f"img{i:03d}", "Phash": "ab", "Sha256": "cd"}
+        for band in ("0a", "0b")
+        for i in range(25)
+    ]
     for start in range(0, len(rows), 25):
         _table_requests.upsert_transaction(table, rows[start : start + 25])
     table.upsert_entity({"PartitionKey": "v", "RowKey": "0a|other", "ImageId": "other", "Phash": "", "Sha256": ""})

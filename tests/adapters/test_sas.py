@@ -100,7 +100,14 @@ def test_concurrent_first_requests_fetch_one_key():
     assert len(fetch.requests) == 1
 
 
-@pytest.mark.parametrize("failure", [ServiceRequestError("connection refused"), HttpResponseError("403 AuthorizationPermissionMismatch"), RuntimeError("identity endpoint down")])
+@pytest.mark.parametrize(
+    "failure",
+    [
+        ServiceRequestError("connection refused"),
+        HttpResponseError("403 AuthorizationPermissionMismatch"),
+        RuntimeError("identity endpoint down"),
+    ],
+)
 def test_no_key_is_storage_unavailable(failure, caplog):
     fetch = FakeKeys()
     fetch.fail = failure

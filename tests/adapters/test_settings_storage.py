@@ -6,7 +6,9 @@ import pytest
 
 from tagging.settings import Settings, SettingsError
 
-KEY_STRING = "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=c2VjcmV0LWtleQ==;EndpointSuffix=core.windows.net"
+KEY_STRING = (
+    "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=c2VjcmV0LWtleQ==;EndpointSuffix=core.windows.net"
+)
 BASE = {"TAGGING_QUEUE": "tag-requests"}
 
 
@@ -109,8 +111,12 @@ def test_the_tag_queue_is_required_and_named():
 def test_retention_days():
     assert settings(AzureWebJobsStorage=KEY_STRING).retention_days == 0
     assert settings(AzureWebJobsStorage=KEY_STRING, TAGGING_RETENTION_DAYS="30").retention_days == 30
-    assert "TAGGING_RETENTION_DAYS" in error(AzureWebJobsStorage=KEY_STRING, TAGGING_QUEUE="q-one", TAGGING_RETENTION_DAYS="-1")
-    assert "TAGGING_RETENTION_DAYS" in error(AzureWebJobsStorage=KEY_STRING, TAGGING_QUEUE="q-one", TAGGING_RETENTION_DAYS="a month")
+    assert "TAGGING_RETENTION_DAYS" in error(
+        AzureWebJobsStorage=KEY_STRING, TAGGING_QUEUE="q-one", TAGGING_RETENTION_DAYS="-1"
+    )
+    assert "TAGGING_RETENTION_DAYS" in error(
+        AzureWebJobsStorage=KEY_STRING, TAGGING_QUEUE="q-one", TAGGING_RETENTION_DAYS="a month"
+    )
 
 
 def test_code_built_settings_take_a_plain_connection_string():

@@ -10,7 +10,9 @@ EXPECTED = {"chelsea.png": "cat", "coffee.png": "coffee", "motorcycle_left.jpg":
 
 
 def test_fixture_photos_are_tagged_by_content_and_searchable(host):
-    files = [("f", name, (PHOTOS / name).read_bytes(), "application/octet-stream") for name in [*EXPECTED, "astronaut.jpg"]]
+    files = [
+        ("f", name, (PHOTOS / name).read_bytes(), "application/octet-stream") for name in [*EXPECTED, "astronaut.jpg"]
+    ]
     body, ctype = multipart(files)
     response = host.http("upload_images", "POST", "images", user="content", headers={"Content-Type": ctype}, body=body)
     assert response.status_code == 202

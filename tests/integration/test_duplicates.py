@@ -35,7 +35,8 @@ def test_exact_and_near_duplicates_point_at_the_oldest_copy(host):
     first_facts, first_tags = facts(host, "dups", first)
     assert "duplicate" not in first_tags and "duplicate_of" not in first_facts
     exact_facts, exact_tags = facts(host, "dups", exact)
-    assert "duplicate" in exact_tags and exact_facts["duplicate_of"] == first and exact_facts["duplicate_kind"] == "exact"
+    assert "duplicate" in exact_tags
+    assert exact_facts["duplicate_of"] == first and exact_facts["duplicate_kind"] == "exact"
     near_facts, near_tags = facts(host, "dups", near)
     assert "duplicate" in near_tags and near_facts["duplicate_of"] == first and near_facts["duplicate_kind"] == "near"
     other_facts, other_tags = facts(host, "dups", other)

@@ -140,7 +140,9 @@ def test_thousands_of_parts(host, check_clean):
 
 
 def test_too_many_files(host, check_clean):
-    _assert_error(_post_files(host, "hostile-many", [(f"{i}.jpg", JPEG, "image/jpeg") for i in range(11)]), 413, "too_many_files")
+    _assert_error(
+        _post_files(host, "hostile-many", [(f"{i}.jpg", JPEG, "image/jpeg") for i in range(11)]), 413, "too_many_files"
+    )
     check_clean("hostile-many")
 
 
@@ -162,7 +164,9 @@ def test_bad_metadata_rejects_the_whole_request(host, check_clean, case, metadat
     boundary = ctype.split("boundary=")[1]
     field = (f'--{boundary}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n'.encode()
              + metadata.encode("utf-8", "surrogateescape") + b"\r\n")  # fmt: skip
-    response = host.http("upload_images", "POST", "images", user=user, headers={"Content-Type": ctype}, body=field + body)
+    response = host.http(
+        "upload_images", "POST", "images", user=user, headers={"Content-Type": ctype}, body=field + body
+    )
     assert response.status_code in (400, 413)
     assert body_json(response)["error"]["code"] in {"invalid_metadata", "too_many_parts"}
     check_clean(user)
@@ -171,8 +175,10 @@ def test_bad_metadata_rejects_the_whole_request(host, check_clean, case, metadat
 DECODE_FAILURES = [
     ("truncated-jpeg", images.photo_like((600, 400))[:3000], "corrupt_image"),
     ("truncated-png", images.solid(size=(300, 300), fmt="PNG")[:120], "corrupt_image"),
-    ("jpeg-header-then-html", images.photo_like((400, 300))[:400] + b"<html><script>alert(1)</script></html>", "corrupt_image"),
-    ("corrupt-png-data", _corrupt_middle(images.reencoded(images.photo_like((300, 200)), 1.0, 90, "PNG")), "corrupt_image"),
+    ("jpeg-header-then-html", images.photo_like((400, 300))[:400] + b"<html><script>alert(1)</script></html>",
+     "corrupt_image"),
+    ("corrupt-png-data", _corrupt_middle(images.reencoded(images.photo_like((300, 200)), 1.0, 90, "PNG")),
+     "corrupt_image"),
 ]  # fmt: skip
 
 
@@ -188,7 +194,8 @@ def test_files_that_fail_only_when_decoded_end_failed_with_a_reason(host, storag
     assert bad["status"] == "failed" and bad["error"]["code"] == code and bad["tags"] == []
     assert good["status"] == "tagged"  # the other image of the batch is unaffected
     left = leftovers(storage, user, host.queue())
-    assert left["thumbnails"] == 1 and left["images"] == 2 and left["fingerprints"] == 4  # only the good image's 4 bands
+    # only the good image's 4 bands
+    assert left["thumbnails"] == 1 and left["images"] == 2 and left["fingerprints"] == 4
 
 
 HOSTILE_NAMES = [
@@ -215,13 +222,17 @@ def test_hostile_file_names_are_cleaned_and_never_reach_blob_names(host, storage
     assert all(".." not in n and "passwd" not in n and "\r" not in n for n in names)
 
 
-HOSTILE_PRINCIPALS = [("control-chars", "alice\x00admin", 400), ("newline", "alice\nX-Other: 1", 400), ("huge", "u" * 5000, 400)]
+HOSTILE_PRINCIPALS = [
+    ("control-chars", "alice\x00admin", 400), ("newline", "alice\nX-Other: 1", 400), ("huge", "u" * 5000, 400)
+]
 
 
 @pytest.mark.parametrize(("case", "principal", "status"), HOSTILE_PRINCIPALS, ids=[c[0] for c in HOSTILE_PRINCIPALS])
 def test_hostile_principal_ids_are_refused(host, case, principal, status):
     for name, method, route in (("list_images", "GET", {}), ("upload_images", "POST", {}), ("list_tags", "GET", {})):
-        response = host.http(name, method, "x", user=principal, route_params=route, headers={"Content-Type": "image/jpeg"}, body=JPEG)
+        response = host.http(
+            name, method, "x", user=principal, route_params=route, headers={"Content-Type": "image/jpeg"}, body=JPEG
+        )
         _assert_error(response, status, "invalid_principal")
 
 
@@ -239,8 +250,10 @@ def victim(host):
     ids = []
     for shade in (200, 100):
         time.sleep(0.002)  # ids order by upload millisecond; two in one ms are in either order
-        response = host.http("upload_images", "POST", "images", user="victim", headers={"Content-Type": "image/jpeg"},
-                             params={"filename": "secret.jpg"}, body=images.solid((shade, 10, 10), (300, 200)))  # fmt: skip
+        response = host.http(
+            "upload_images", "POST", "images", user="victim", headers={"Content-Type": "image/jpeg"},
+            params={"filename": "secret.jpg"}, body=images.solid((shade, 10, 10), (300, 200)),
+        )  # fmt: skip
         ids.insert(0, body_json(response)["images"][0]["id"])
     host.drain()
     return ids
@@ -272,12 +285,16 @@ def test_odata_injection_in_every_query_parameter(host, victim, payload):
         else:
             assert set(body["error"]) == {"code", "message"}
     for image_id in victim:
-        assert body_json(host.http("get_image", "GET", "i", user="victim", route_params={"id": image_id}))["status"] == "tagged"
+        assert body_json(
+            host.http("get_image", "GET", "i", user="victim", route_params={"id": image_id})
+        )["status"] == "tagged"
 
 
 @pytest.mark.parametrize("limit", ["0", "-1", "101", "1e3", "ten", "5;DROP", " 5", "99999999999999999999"])
 def test_bad_limits_are_400(host, limit):
-    _assert_error(host.http("list_images", "GET", "images", user="limits", params={"limit": limit}), 400, "invalid_limit")
+    _assert_error(
+        host.http("list_images", "GET", "images", user="limits", params={"limit": limit}), 400, "invalid_limit"
+    )
 
 
 @pytest.mark.parametrize("token", ["!!!", "e30", "eyJuIjoxfQ", "a" * 5000, "eyJuIjoiLi4vLi4ifQ", "%00"])

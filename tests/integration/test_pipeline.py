@@ -209,9 +209,8 @@ def test_search_by_tag_and_tag_counts(host):
     assert all(any(t["name"] == "red" for t in i["tags"]) for i in reds["images"])
     assert [i["id"] for i in reds["images"]] == sorted(i["id"] for i in reds["images"])
     first = body_json(host.http("list_images", "GET", "images", user="searcher", params={"tag": "red", "limit": "1"}))
-    second = body_json(
-        host.http("list_images", "GET", "images", user="searcher", params={"tag": "red", "continuation": first["continuation"]})
-    )
+    after_first = {"tag": "red", "continuation": first["continuation"]}
+    second = body_json(host.http("list_images", "GET", "images", user="searcher", params=after_first))
     assert [i["id"] for i in first["images"] + second["images"]] == [i["id"] for i in reds["images"]]
     counts = {t["name"]: t["count"] for t in body_json(host.http("list_tags", "GET", "tags", user="searcher"))["tags"]}
     assert counts["red"] == 2 and counts["blue"] == 1 and "square" not in counts
@@ -219,7 +218,9 @@ def test_search_by_tag_and_tag_counts(host):
 
 
 def test_same_message_twice_even_concurrently_converges(host, storage):
-    body = body_json(upload_raw(host, images.halves((250, 0, 0), (0, 0, 250)), "twice.png", user="dup", ctype="image/png"))
+    body = body_json(
+        upload_raw(host, images.halves((250, 0, 0), (0, 0, 250)), "twice.png", user="dup", ctype="image/png")
+    )
     image_id = body["images"][0]["id"]
     message = encode_request(TagRequest(user_key("dup"), image_id))
     host.queue().clear_messages()
@@ -251,7 +252,9 @@ def test_poison_message_marks_image_failed(host, storage):
     body = body_json(upload_raw(host, images.solid(), "poison.jpg", user="poisoned"))
     image_id = body["images"][0]["id"]
     host.queue().clear_messages()
-    host.run_message(encode_request(TagRequest(user_key("poisoned"), image_id)), function="tag_image_poison", dequeue_count=5)
+    host.run_message(
+        encode_request(TagRequest(user_key("poisoned"), image_id)), function="tag_image_poison", dequeue_count=5
+    )
     detail = body_json(get_image(host, image_id, user="poisoned"))
     assert detail["status"] == "failed" and detail["error"]["code"] == "processing_failed"
 
@@ -298,7 +301,9 @@ def test_other_users_images_are_404_everywhere(host):
     response = host.http("delete_image", "DELETE", "i", user="intruder", route_params={"id": image_id})
     assert response.status_code == 404 and body_json(response)["error"]["code"] == "not_found"
     assert body_json(host.http("list_images", "GET", "images", user="intruder"))["images"] == []
-    assert body_json(host.http("list_images", "GET", "images", user="intruder", params={"tag": "black"}))["images"] == []
+    assert body_json(
+        host.http("list_images", "GET", "images", user="intruder", params={"tag": "black"})
+    )["images"] == []
     assert body_json(host.http("list_tags", "GET", "tags", user="intruder"))["tags"] == []
     assert get_image(host, image_id, user="owner").status_code == 200
 
@@ -330,7 +335,9 @@ def test_poison_message_for_an_upload_that_died_before_its_record_fails_visibly(
     image_id = body["images"][0]["id"]
     storage.images.delete(user_key("lost"), image_id)  # the record was never written
     host.queue().clear_messages()
-    host.run_message(encode_request(TagRequest(user_key("lost"), image_id)), function="tag_image_poison", dequeue_count=5)
+    host.run_message(
+        encode_request(TagRequest(user_key("lost"), image_id)), function="tag_image_poison", dequeue_count=5
+    )
     detail = body_json(get_image(host, image_id, user="lost"))
     assert detail["status"] == "failed" and detail["filename"] == "lost.jpg"
 
@@ -338,7 +345,9 @@ def test_poison_message_for_an_upload_that_died_before_its_record_fails_visibly(
 def test_messages_naming_unsafe_keys_are_dropped_before_any_storage_call(host):
     from tagging.bindings import _services
 
-    for user, image in (("../x", "8" * 13 + "aaaaaa-000"), ("b" + "/" * 5, "8" * 13 + "aaaaaa-000"), ("bYWxpY2U", "../..")):
+    for user, image in (
+        ("../x", "8" * 13 + "aaaaaa-000"), ("b" + "/" * 5, "8" * 13 + "aaaaaa-000"), ("bYWxpY2U", "../..")
+    ):
         body = json.dumps({"v": 1, "user": user, "image": image}).encode()
         host.run_message(body)  # the function returns: the message is consumed, not retried
         assert _services.tag_service().process(decode_request(body)).outcome == "dropped"

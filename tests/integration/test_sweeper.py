@@ -45,14 +45,17 @@ CRASHING_UPLOAD = textwrap.dedent(
         os.kill(os.getpid(), signal.SIGKILL)
 
     storage.queue.send = die_before_sending
-    UploadService(get_settings(), storage).upload(user_key(sys.argv[1]), [IncomingFile("cat.png", open(sys.argv[2], "rb").read())], None)
+    files = [IncomingFile("cat.png", open(sys.argv[2], "rb").read())]
+    UploadService(get_settings(), storage).upload(user_key(sys.argv[1]), files, None)
     """
 )
 
 
 def _put_original(storage, user: str, image_id: str) -> None:  # type: ignore[no-untyped-def]
     """Write 1 of an upload's 3 (the original, with its metadata), as a dying upload would."""
-    storage.blobs.put_original(ImageRecord(user, image_id, batch_of(image_id), "p.png", "image/png", len(PHOTO), ""), PHOTO)
+    storage.blobs.put_original(
+        ImageRecord(user, image_id, batch_of(image_id), "p.png", "image/png", len(PHOTO), ""), PHOTO
+    )
 
 
 @pytest.fixture
@@ -186,7 +189,9 @@ def test_idempotency_rows_past_twice_their_lifetime_are_deleted(sweep_host):
     def claim(key_hash: str, age: timedelta) -> None:
         created = now - age
         storage.idempotency.insert(
-            IdempotencyRecord(user, key_hash, "f" * 64, created, created, "8000000000000abcdef", "2026-01-01T00:00:00.000Z")
+            IdempotencyRecord(
+                user, key_hash, "f" * 64, created, created, "8000000000000abcdef", "2026-01-01T00:00:00.000Z"
+            )
         )
 
     claim("old", IDEMPOTENCY_PRUNE_AGE + timedelta(minutes=5))

@@ -263,7 +263,9 @@ def test_a_large_answer_is_stored_in_pieces_and_read_back_whole(app_env):
     from datetime import datetime
 
     now = datetime.now(UTC).replace(microsecond=0)
-    answer_ = {"batch_id": "b", "images": [{"id": f"{i:03d}", "filename": "é" * 250} for i in range(100)], "rejected": []}
+    answer_ = {
+        "batch_id": "b", "images": [{"id": f"{i:03d}", "filename": "é" * 250} for i in range(100)], "rejected": []
+    }
     record = IdempotencyRecord("bdGVzdA", key_row("big"), "f" * 64, now, now, "b", "2024-01-01T00:00:00.000Z")
     claimed = table.insert(record)
     assert claimed is not None and table.insert(record) is None

@@ -13,7 +13,10 @@ def test_token_round_trip():
 
 @pytest.mark.parametrize(
     "bad",
-    ["!!", "e30", encode_token("x") , "eyJuIjoiMSJ9", "a" * 300, "eyJuIjogIjk5OTk5OTk5OTk5OTlhYWFhYWEtMDAxJyBvciAxIGVxIDEifQ"],
+    [
+        "!!", "e30", encode_token("x") , "eyJuIjoiMSJ9", "a" * 300,
+        "eyJuIjogIjk5OTk5OTk5OTk5OTlhYWFhYWEtMDAxJyBvciAxIGVxIDEifQ",
+    ],
 )
 def test_bad_tokens_are_refused(bad):
     with pytest.raises(ServiceError) as error:

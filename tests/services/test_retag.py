@@ -54,7 +54,9 @@ class Kit:
                 self.queue.delete_message(message)
 
     def deliver(self, tagger: TagService, bodies: list[bytes] | None = None) -> list[str]:
-        return [tagger.process(decode_request(body)).outcome for body in (self.messages() if bodies is None else bodies)]
+        return [
+            tagger.process(decode_request(body)).outcome for body in (self.messages() if bodies is None else bodies)
+        ]
 
 
 @pytest.fixture
@@ -140,7 +142,9 @@ def test_retag_all_and_only_outdated(kit):
     outcomes = kit.deliver(kit.tagger_v2)
     # The outdated job re-tags two; the "all" job finds those fresh and re-tags only images[0]
     # (re-tagged before the job was made).
-    assert sorted(outcomes) == sorted([ImageStatus.TAGGED, ImageStatus.TAGGED, ImageStatus.TAGGED, "skipped", "skipped"])
+    assert sorted(outcomes) == sorted(
+        [ImageStatus.TAGGED, ImageStatus.TAGGED, ImageStatus.TAGGED, "skipped", "skipped"]
+    )
     assert kit.retag_v2.get_job(key, everything["retag_id"])["tagged"] == 3
     assert {kit.storage.images.get(key, i).analysis_version for i in images} == {"2"}
 
@@ -157,7 +161,8 @@ def test_a_retag_that_cannot_finish_keeps_the_previous_tags(kit):
     assert (progress["failed"], progress["done"]) == (1, True)
     assert progress["images"][0]["error"]["code"] == "blob_missing"
     after = kit.storage.images.get(key, image)
-    assert (after.status, after.tags, after.analysis_version, after.facts) == (ImageStatus.TAGGED, before.tags, "1", before.facts)
+    after_fields = (after.status, after.tags, after.analysis_version, after.facts)
+    assert after_fields == (ImageStatus.TAGGED, before.tags, "1", before.facts)
     assert kit.query.list_images(key, None, None, None, text="keep")["images"][0]["id"] == image
 
 

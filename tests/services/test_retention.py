@@ -26,8 +26,9 @@ def _store(storage, days_old: float) -> str:  # type: ignore[no-untyped-def]
     uploaded = datetime.now(UTC) - timedelta(days=days_old)
     image = make_image_id(new_batch_id(int(uploaded.timestamp() * 1000)), 0)
     record = ImageRecord(
-        user_key=user_key(USER), id=image, batch_id=image.rsplit("-", 1)[0], filename="old.jpg", content_type="image/jpeg",
-        size=3, uploaded_at=_iso(uploaded), status=ImageStatus.TAGGED, tags=[Tag("cat", 0.9, "model")], has_thumbnail=True,
+        user_key=user_key(USER), id=image, batch_id=image.rsplit("-", 1)[0], filename="old.jpg",
+        content_type="image/jpeg", size=3, uploaded_at=_iso(uploaded), status=ImageStatus.TAGGED,
+        tags=[Tag("cat", 0.9, "model")], has_thumbnail=True,
     )  # fmt: skip
     storage.blobs.put_original(record, b"abc")
     storage.images.insert(record)
@@ -75,7 +76,9 @@ def test_retention_off_keeps_every_url(storage):
 def test_aged_out_images_cost_no_signing_and_no_request(storage):
     old = _store(storage, 10)
     counting = CountingBlobs(storage.blobs)
-    service = QueryService(dataclasses.replace(get_settings(), retention_days=7), dataclasses.replace(storage, blobs=counting))
+    service = QueryService(
+        dataclasses.replace(get_settings(), retention_days=7), dataclasses.replace(storage, blobs=counting)
+    )
     service.get_image(user_key(USER), old)
     assert counting.signed == 0
     recent = _store(storage, 1)  # control: the same spy does see an image within the window signed

@@ -85,7 +85,9 @@ def test_text_search_pages_like_tag_search(services):
     assert _ids(page) == [more[2]] and page["continuation"]
     rest = query.list_images(key, None, "1", page["continuation"], text="lunch menu")
     assert _ids(rest) == [more[0]]
-    assert rest["continuation"] is None or _ids(query.list_images(key, None, "1", rest["continuation"], text="lunch menu")) == []
+    assert rest["continuation"] is None or _ids(
+        query.list_images(key, None, "1", rest["continuation"], text="lunch menu")
+    ) == []
 
 
 def test_retag_removes_rows_of_words_no_longer_read_and_delete_removes_all(services, storage, reading, host):
