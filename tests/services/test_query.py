@@ -34,8 +34,11 @@ def user() -> str:
     return f"query-{uuid.uuid4().hex[:8]}"
 
 
-def _upload(upload: UploadService, user: str, count: int = 1) -> list[str]:
-    files = [IncomingFile(f"p{i}.jpg", images.photo_like((320, 240), seed=i)) for i in range(count)]
+def _upload(upload: UploadService, user: str, count: int = 1, red: bool = False) -> list[str]:
+    """``count`` distinct photo-like JPEGs, or (``red``) red ones of distinct sizes, which share a colour tag."""
+    data = [images.solid((200, 30, 30), (320 + i, 240)) if red else images.photo_like((320, 240), seed=i)
+            for i in range(count)]  # fmt: skip
+    files = [IncomingFile(f"p{i}.jpg", item) for i, item in enumerate(data)]
     return [image["id"] for image in upload.upload(user_key(user), files, None).images]
 
 
@@ -64,13 +67,13 @@ def test_listing_pages_newest_batch_first_without_gaps_or_repeats(app, user):
 
 def test_tag_search_normalises_the_query_and_pages_through_the_index(app, user):
     upload, tagger, query = app
-    ids = _upload(upload, user, 3)
+    ids = _upload(upload, user, 3, red=True)
     for image_id in ids:
         _tag(tagger, user, image_id)
     key = user_key(user)
     records = {i: query.get_image(key, i) for i in ids}
     shared = set.intersection(*({t["name"] for t in r["tags"]} for r in records.values()))
-    assert shared, "three photo-like images should share at least one tag"
+    assert "red" in shared
     name = sorted(shared)[0]
     seen: list[str] = []
     token = None

@@ -22,11 +22,12 @@ import numpy as np
 from PIL import Image
 
 from ..tags import Tag, merge_tags, normalise_tag
+from ..vocabulary import TagSource
 from . import graph as _graph
 from .weights import load_state_dict
 
 MODEL_NAME = "efficientnet-lite0"
-TAG_SOURCE = "classifier"
+TAG_SOURCE = TagSource.CLASSIFIER
 DEFAULT_THRESHOLD = 0.2
 #: Above this perplexity (exp of the softmax entropy: the effective number of classes
 #: the model hesitates between) an image is "uncertain": no fine tags, and only the
