@@ -5,6 +5,7 @@ Services get a :class:`Storage` and see only its methods and the errors in
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
@@ -81,7 +82,7 @@ class Storage:
         yet) counts as an answer."""
         probes = {"blob": self.blobs.ping, "queue": self.queue.ping, "table": self.images.ping}
 
-        def answers(probe) -> bool:  # type: ignore[no-untyped-def]
+        def answers(probe: Callable[[], object]) -> bool:
             try:
                 probe()
                 return True

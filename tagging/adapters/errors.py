@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from azure.core.exceptions import AzureError
@@ -61,7 +61,7 @@ def translate(error: AzureError) -> StorageError | AzureError:
     return error
 
 
-def _azure_error() -> type[BaseException]:
+def _azure_error() -> type[AzureError]:
     from azure.core.exceptions import AzureError
 
     return AzureError
@@ -71,7 +71,7 @@ def storage_call(func: Callable[..., T]) -> Callable[..., T]:
     """Decorator: re-raise Azure SDK errors as StorageError subclasses."""
 
     @functools.wraps(func)
-    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def wrapper(*args: Any, **kwargs: Any) -> T:
         try:
             return func(*args, **kwargs)
         except _azure_error() as error:  # evaluated only when something was raised

@@ -2,12 +2,20 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from ..settings import Settings, get_settings
 
+if TYPE_CHECKING:  # imported on first use below, not at cold start
+    from ..adapters import Storage
+    from ..services.query import QueryService
+    from ..services.retag import RetagService
+    from ..services.tagging import TagService
+    from ..services.upload import UploadService
+
 
 @lru_cache(maxsize=1)
-def _storage():  # type: ignore[no-untyped-def]
+def _storage() -> Storage:
     from ..adapters import get_storage
 
     return get_storage(get_settings())
@@ -18,28 +26,28 @@ def settings() -> Settings:
 
 
 @lru_cache(maxsize=1)
-def upload_service():  # type: ignore[no-untyped-def]
+def upload_service() -> UploadService:
     from ..services.upload import UploadService
 
     return UploadService(get_settings(), _storage())
 
 
 @lru_cache(maxsize=1)
-def query_service():  # type: ignore[no-untyped-def]
+def query_service() -> QueryService:
     from ..services.query import QueryService
 
     return QueryService(get_settings(), _storage())
 
 
 @lru_cache(maxsize=1)
-def retag_service():  # type: ignore[no-untyped-def]
+def retag_service() -> RetagService:
     from ..services.retag import RetagService
 
     return RetagService(get_settings(), _storage())
 
 
 @lru_cache(maxsize=1)
-def tag_service():  # type: ignore[no-untyped-def]
+def tag_service() -> TagService:
     from ..services.tagging import TagService
 
     return TagService(get_settings(), _storage())

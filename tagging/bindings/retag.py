@@ -4,16 +4,21 @@ GET /api/retags/{id} (a job's progress). The POSTs answer 202 with the job and i
 ``Location``; an ``Idempotency-Key`` works as for uploads."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import azure.functions as func
 
 from . import _services
 from ._http import caller, http_endpoint, json_response
 from .upload import IDEMPOTENCY_HEADER, REPLAYED_HEADER
 
+if TYPE_CHECKING:  # imported on first use, not at cold start
+    from ..services.retag import RetagResult
+
 bp = func.Blueprint()
 
 
-def _accepted(result) -> func.HttpResponse:  # type: ignore[no-untyped-def]
+def _accepted(result: RetagResult) -> func.HttpResponse:
     headers = {"Location": f"/api/retags/{result.answer['retag_id']}"}
     if result.replayed:
         headers[REPLAYED_HEADER] = "true"

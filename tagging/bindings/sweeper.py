@@ -3,17 +3,21 @@ schedule in the ``TAGGING_SWEEP_SCHEDULE`` app setting (e.g. ``0 */15 * * * *``)
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import azure.functions as func
 
 from ..settings import SWEEP_SCHEDULE_SETTING, Settings
 from . import _services
 
+if TYPE_CHECKING:  # imported on first use, not at cold start
+    from ..services.sweeper import SweepService
+
 bp = func.Blueprint()
 
 
 @lru_cache(maxsize=1)
-def _sweeper(settings: Settings):  # type: ignore[no-untyped-def]
+def _sweeper(settings: Settings) -> SweepService:
     """One service per settings (it keeps the listing's position between runs)."""
     from ..adapters import get_storage
     from ..services.sweeper import SweepService
@@ -21,7 +25,7 @@ def _sweeper(settings: Settings):  # type: ignore[no-untyped-def]
     return SweepService(settings, get_storage(settings))
 
 
-def sweep_service():  # type: ignore[no-untyped-def]
+def sweep_service() -> SweepService:
     return _sweeper(_services.settings())
 
 

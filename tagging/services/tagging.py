@@ -272,7 +272,7 @@ def _latency_ms(record: ImageRecord) -> int | None:
     or unreadable (e.g. blob metadata written by something else). Negative only when the
     uploading and tagging instances' clocks disagree; logged as measured."""
     try:
-        return (parse_iso(record.tagged_at) - parse_iso(record.uploaded_at)) // _MILLISECOND  # type: ignore[arg-type]
+        return (parse_iso(record.tagged_at) - parse_iso(record.uploaded_at)) // _MILLISECOND  # type: ignore[arg-type]  # None: TypeError, below
     except (AttributeError, TypeError, ValueError):  # missing (None) or unreadable
         return None
 

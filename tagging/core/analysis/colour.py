@@ -59,8 +59,8 @@ class ColourAnalyser:
         # A palette image's colours: (pixel count, palette index).
         colours = cast(list[tuple[int, int]], quantised.getcolors() or [])
         for count, index in sorted(colours, reverse=True):
-            rgb = tuple(palette[index * 3 : index * 3 + 3])
-            name = colour_name(rgb)  # type: ignore[arg-type]
+            rgb = cast(tuple[int, int, int], tuple(palette[index * 3 : index * 3 + 3]))
+            name = colour_name(rgb)
             share = count / total
             shares[name] = shares.get(name, 0.0) + share
             swatches.append({"name": name, "hex": "#{:02x}{:02x}{:02x}".format(*rgb), "share": round(share, 3)})

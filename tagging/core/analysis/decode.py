@@ -11,7 +11,7 @@ import io
 import math
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from ..vocabulary import ErrorCode
 from . import budget as _budget
@@ -44,7 +44,7 @@ _MMAP_THRESHOLD_BYTES = 8 * 1024 * 1024
 
 
 @lru_cache(maxsize=1)
-def _pil():  # type: ignore[no-untyped-def]
+def _pil() -> Any:  # the PIL.Image module
     """PIL.Image, set up once for the app.
 
     - HEIC/HEIF from phones through pillow-heif (AVIF is built into Pillow).
