@@ -56,7 +56,7 @@ def measure(photo: bytes, runs: int = 5) -> dict[str, float]:
         file.write(photo)
         file.flush()
         firsts = [_run(_FIRST_IMAGE, file.name) for _ in range(max(3, runs // 2))]
-    med = lambda rows, key: round(statistics.median(r[key] for r in rows), 3)  # noqa: E731
+    med = lambda rows, key: round(statistics.median(r[key] for r in rows), 3)  # noqa: E731 - a one-line helper local to this report
     return {
         "import_function_app_s": med(imports, "function_app"),
         "import_function_app_max_s": round(max(r["function_app"] for r in imports), 3),

@@ -10,7 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tools.azurite import Azurite  # noqa: E402
+from tools.azurite import Azurite  # noqa: E402 - needs the project root on sys.path (above)
 
 QUEUE = "tag-requests"
 

@@ -36,7 +36,7 @@ def main() -> int:
 
     t0 = time.perf_counter()
     import numpy as np
-    import onnxruntime  # noqa: F401
+    import onnxruntime  # noqa: F401 - timed: the import is part of the cold start measured
     from PIL import Image
 
     from tagging.core.classify import graph, model, weights

@@ -51,7 +51,7 @@ class FakeKeys:
 
 def _sas_times(token: str) -> tuple[datetime, datetime]:
     query = parse_qs(token)
-    parse = lambda v: datetime.fromisoformat(v.replace("Z", "+00:00"))  # noqa: E731
+    parse = lambda v: datetime.fromisoformat(v.replace("Z", "+00:00"))  # noqa: E731 - a one-line helper local to this test
     return parse(query["se"][0]), parse(query["ske"][0])
 
 

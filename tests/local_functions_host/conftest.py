@@ -99,7 +99,7 @@ class Queues:
         """Approximate count, invisible messages included."""
         try:
             return self.client(name).get_queue_properties().approximate_message_count
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - no such queue yet
             return 0
 
 
