@@ -30,7 +30,7 @@ from ..core.tags import Tag, merge_tags
 from ..core.vocabulary import ErrorCode, ErrorDetail, ImageStatus, RetagStatus, TagOutcome, TagSource, error_detail
 from ..logs import event
 from ..settings import Settings
-from .duplicates import DuplicateCheck, DuplicateFinder
+from .duplicates import DuplicateCheck, DuplicateFinder, is_older
 from .words import indexed_words
 
 log = logging.getLogger(__name__)
@@ -144,7 +144,7 @@ class TagService:
             self._retag_item(request, RetagStatus.FAILED, _IMAGE_DELETED)
             return Outcome(TagOutcome.DROPPED, image, "deleted while tagging")
         self._retag_item(request, RetagStatus.TAGGED)
-        self._recheck_newer(user, duplicate.newer)
+        self._recheck_newer(user, image, duplicate.newer)
         return Outcome(TagOutcome.TAGGED, image, latency_ms=_latency_ms(record))
 
     def _retag_done(self, request: TagRequest, existing: ImageRecord | None) -> Outcome | None:
@@ -197,11 +197,16 @@ class TagService:
             self._storage.images.replace_existing(record)  # the upload's insert landed first
         return True
 
-    def _recheck_newer(self, user: str, newer: list[str]) -> None:
-        """Newer copies tagged before this image registered did not see it: re-tag them."""
+    def _recheck_newer(self, user: str, image: str, newer: list[str]) -> None:
+        """Newer copies tagged before ``image`` registered did not see it: re-tag those
+        that name no original, or one newer than ``image`` (three copies racing: the
+        newest can see only the middle one, which is not the oldest)."""
         for other in newer:
             record = self._storage.images.find(user, other)
-            if record is not None and record.status == ImageStatus.TAGGED and "duplicate_of" not in record.facts:
+            if record is None or record.status != ImageStatus.TAGGED:
+                continue
+            original = record.facts.get("duplicate_of")
+            if original is None or (original != image and is_older(image, str(original))):
                 self._storage.queue.send(TagRequest(user, other, force=True))
 
     def mark_poisoned(self, request: TagRequest, dequeue_count: int | None = None) -> Outcome:

@@ -64,6 +64,25 @@ def test_copies_tagged_concurrently_converge(host, storage):
     assert "duplicate_of" not in facts(host, "racers", oldest)[0]
 
 
+def test_the_newest_copy_that_saw_only_the_middle_one_is_rechecked_to_the_oldest(host):
+    # The interleaving the concurrent test can hit: the middle copy is tagged first and
+    # sees no one, the newest then sees only the middle one, the oldest comes last.
+    from tagging.adapters.queues import decode_request
+
+    photo = (PHOTOS / "rocket.jpg").read_bytes()
+    oldest, middle, newest = upload(host, "order", ("a.jpg", photo), ("b.jpg", photo), ("c.jpg", photo))
+    client = host.queue()
+    messages = {decode_request(m.content).image_id: m for m in client.receive_messages(max_messages=32)}
+    for image_id in (middle, newest, oldest):
+        host.run_message(messages[image_id].content)
+        client.delete_message(messages[image_id])
+    assert facts(host, "order", newest)[0].get("duplicate_of") == middle  # before the re-checks
+    host.drain()
+    assert facts(host, "order", middle)[0].get("duplicate_of") == oldest
+    assert facts(host, "order", newest)[0].get("duplicate_of") == oldest
+    assert "duplicate_of" not in facts(host, "order", oldest)[0]
+
+
 def test_delete_forgets_fingerprints(host, storage):
     photo = (PHOTOS / "camera.png").read_bytes()
     [first] = upload(host, "forget", ("a.png", photo))

@@ -283,6 +283,12 @@ def test_function_key_from_settings_is_stored_and_sent(page_for):
     assert page.evaluate("localStorage.getItem('tagging.functionKey')") is None
 
 
+SIDE_BY_SIDE = (
+    "(cards => cards.length === 2 && Math.abs(cards[0].getBoundingClientRect().top"
+    " - cards[1].getBoundingClientRect().top) < 1)([...document.querySelectorAll('#gallery .card')])"
+)
+
+
 def test_phone_width_layout(page_for):
     page = page_for({"width": 375, "height": 812})
     upload(page, [CHELSEA, COFFEE])
@@ -304,7 +310,9 @@ def test_phone_width_layout(page_for):
              .map(el => el.id || el.textContent)"""
     )
     assert small == []
-    # Two columns of cards fit side by side.
+    # Two columns of cards fit side by side (once the gallery has settled: a card is
+    # re-rendered when its status arrives, which can leave the two rows apart briefly).
+    wait_true(page, SIDE_BY_SIDE)
     boxes = [c.bounding_box() for c in page.locator("#gallery .card").all()]
     assert len(boxes) == 2 and abs(boxes[0]["y"] - boxes[1]["y"]) < 1 and boxes[0]["width"] >= 120
     shot(page, "gallery-phone")
