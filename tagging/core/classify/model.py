@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from ..onnx_models import cpu_session
 from ..tags import Tag, merge_tags, normalise_tag
 from ..vocabulary import TagSource
 from . import graph as _graph
@@ -292,7 +293,6 @@ class ContentClassifier:
             raise ValueError(f"fine_threshold {fine_threshold} is outside (0, 1]")
         if not max_perplexity >= 1.0:
             raise ValueError(f"max_perplexity {max_perplexity} is below 1")
-        import onnxruntime as ort
 
         self.threshold = float(threshold)
         self.max_perplexity = float(max_perplexity)
@@ -322,13 +322,7 @@ class ContentClassifier:
         self._fine = _GroupSums({name: np.array(indices, dtype=np.intp) for name, indices in fine.items()})
 
         model = _graph.build_model(load_state_dict(weights_path)).to_bytes()
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
-        self._session = ort.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
+        self._session = cpu_session(model)
         del model
 
     def logits(self, batch: np.ndarray) -> np.ndarray:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..onnx_models import cpu_session
 from .weights import load_networks
 
 if TYPE_CHECKING:
@@ -155,20 +156,10 @@ class FaceDetector:
             raise ValueError(f"min_face {min_face} is below the network's {_CELL} px window")
         if len(thresholds) != 3 or not all(0.0 < t < 1.0 for t in thresholds):
             raise ValueError(f"thresholds {thresholds} must be three probabilities strictly between 0 and 1")
-        import onnxruntime as ort
-
         self.min_face = int(min_face)
         self.thresholds = tuple(float(t) for t in thresholds)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.log_severity_level = 3
         networks = load_networks()
-        self._pnet, self._rnet, self._onet = (
-            ort.InferenceSession(networks[name], sess_options=options, providers=["CPUExecutionProvider"])
-            for name in ("pnet.onnx", "rnet.onnx", "onet.onnx")
-        )
+        self._pnet, self._rnet, self._onet = (cpu_session(networks[n]) for n in ("pnet.onnx", "rnet.onnx", "onet.onnx"))
 
     def detect(self, image: Image.Image) -> list[Face]:
         """Faces in an image (any mode, converted to RGB), most confident first, in

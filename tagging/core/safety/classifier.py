@@ -16,13 +16,14 @@ unsafe, between them undecided.
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from ..onnx_models import cpu_session, read_checked
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -34,10 +35,6 @@ PINNED_SHA256 = "fb29e60f4b224afa2a4a16d5f3e5993375efe15f88b4c591311eb3a6e5b251d
 RESIZE_SIZE = 256
 CROP_SIZE = 224
 _BGR_MEAN = np.array([104.0, 117.0, 123.0], dtype=np.float32)
-
-
-class ModelFileError(RuntimeError):
-    """The bundled model file is missing or its sha256 does not match the pinned one."""
 
 
 def model_path() -> Path:
@@ -81,22 +78,8 @@ class NsfwClassifier:
     """
 
     def __init__(self, path: str | Path | None = None) -> None:
-        import onnxruntime as ort
-
-        source = Path(path) if path is not None else model_path()
-        try:
-            data = source.read_bytes()
-        except OSError as error:
-            raise ModelFileError(f"cannot read model file {source}: {error}") from None
-        actual = hashlib.sha256(data).hexdigest()
-        if actual != PINNED_SHA256:
-            raise ModelFileError(f"{source.name}: sha256 {actual} does not match the pinned {PINNED_SHA256}")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.log_severity_level = 3
-        self._session = ort.InferenceSession(data, sess_options=options, providers=["CPUExecutionProvider"])
+        data = read_checked(Path(path) if path is not None else model_path(), PINNED_SHA256)
+        self._session = cpu_session(data)
         self._input = self._session.get_inputs()[0].name
         del data
 

