@@ -86,6 +86,7 @@ var names = {
   tagIndexTable: 'TagIndex'
   fingerprintsTable: 'Fingerprints'
   idempotencyTable: 'Idempotency'
+  sweepStateTable: 'SweepState'
 }
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {

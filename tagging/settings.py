@@ -185,6 +185,7 @@ class Settings:
     tag_index_table: str = "TagIndex"
     fingerprints_table: str = "Fingerprints"
     idempotency_table: str = "Idempotency"
+    sweep_state_table: str = "SweepState"
     default_user: str | None = None
     trust_principal_header: bool = True
     max_file_bytes: int = 20 * 1024 * 1024
@@ -234,6 +235,7 @@ class Settings:
             tag_index_table=env.get("TAGGING_TAG_INDEX_TABLE", cls.tag_index_table) or cls.tag_index_table,
             fingerprints_table=env.get("TAGGING_FINGERPRINTS_TABLE", cls.fingerprints_table) or cls.fingerprints_table,
             idempotency_table=env.get("TAGGING_IDEMPOTENCY_TABLE", cls.idempotency_table) or cls.idempotency_table,
+            sweep_state_table=env.get("TAGGING_SWEEP_STATE_TABLE", cls.sweep_state_table) or cls.sweep_state_table,
             default_user=(env.get("TAGGING_DEFAULT_USER", "").strip() or None),
             trust_principal_header=_bool(env, "TAGGING_TRUST_PRINCIPAL_HEADER", True),
             max_file_bytes=_int(env, "TAGGING_MAX_FILE_BYTES", cls.max_file_bytes, 1, 104_857_600),

@@ -123,6 +123,8 @@ def test_pip_install_with_the_cli_extra_gives_a_working_tagging_command(tmp_path
     helped = run(str(env_dir / "bin" / "tagging"), "--help")
     assert helped.returncode == 0, helped.stderr
     assert helped.stdout.startswith("usage: tagging") and "upload" in helped.stdout
+    versioned = run(str(env_dir / "bin" / "tagging"), "--version")  # the installed distribution's metadata
+    assert (versioned.returncode, versioned.stdout) == (0, f"tagging {project['project']['version']}\n"), versioned
     where = run(str(python), "-c", "import tagging, tqdm, requests; print(tagging.__file__)")
     assert where.returncode == 0, where.stderr
     assert Path(where.stdout.strip()).is_relative_to(env_dir)

@@ -78,6 +78,7 @@ var taggingSettings = {
   TAGGING_TAG_INDEX_TABLE: names.tagIndexTable
   TAGGING_FINGERPRINTS_TABLE: names.fingerprintsTable
   TAGGING_IDEMPOTENCY_TABLE: names.idempotencyTable
+  TAGGING_SWEEP_STATE_TABLE: names.sweepStateTable
   // 'true' only behind App Service authentication (see above); spelled out in lower case,
   // as local.settings.json writes it.
   TAGGING_TRUST_PRINCIPAL_HEADER: trustPrincipalHeader ? 'true' : 'false'

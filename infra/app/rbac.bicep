@@ -24,7 +24,7 @@ var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
   // Queue trigger, tag requests and the poison queue.
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
-  // Images, Batches, TagIndex, Fingerprints (and the host's own tables).
+  // Images, Batches, TagIndex, Fingerprints, Idempotency, SweepState (and the host's own tables).
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
   // Telemetry to Application Insights with Entra auth.
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'

@@ -119,6 +119,9 @@ module account 'br/public:avm/res/storage/storage-account:0.33.0' = {
         {
           name: names.idempotencyTable
         }
+        {
+          name: names.sweepStateTable
+        }
       ]
     }
     managementPolicyRules: (imageRetentionDays > 0) ? retentionRules : null

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .blobs import BlobStore
     from .idempotency import IdempotencyRecord, IdempotencyTable
     from .queues import TagQueue, decode_request, encode_request
+    from .sweep_state import SweepStateTable
     from .tables import BatchTable, FingerprintTable, ImageTable, RetagTable, TagIndexTable, TextIndexTable
 
 # The modules that import the Storage SDKs load on first use, not with the app (cold
@@ -27,7 +28,7 @@ _LAZY = {
     "BlobStore": ".blobs", "TagQueue": ".queues", "decode_request": ".queues", "encode_request": ".queues",
     "IdempotencyRecord": ".idempotency", "IdempotencyTable": ".idempotency", "BatchTable": ".tables",
     "FingerprintTable": ".tables", "ImageTable": ".tables", "TagIndexTable": ".tables",
-    "TextIndexTable": ".tables", "RetagTable": ".tables",
+    "TextIndexTable": ".tables", "RetagTable": ".tables", "SweepStateTable": ".sweep_state",
 }  # fmt: skip
 
 
@@ -42,7 +43,7 @@ def __getattr__(name: str) -> Any:
 
 @dataclass
 class Storage:
-    """The app's storage: blobs, the tag queue and five tables (the text index shares
+    """The app's storage: blobs, the tag queue and six tables (the text index shares
     the tag index's table, re-tag jobs the batches' table)."""
 
     blobs: BlobStore
@@ -54,12 +55,14 @@ class Storage:
     idempotency: IdempotencyTable
     words: TextIndexTable
     retags: RetagTable
+    sweep_state: SweepStateTable
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Storage:
         from .blobs import BlobStore
         from .idempotency import IdempotencyTable
         from .queues import TagQueue
+        from .sweep_state import SweepStateTable
         from .tables import BatchTable, FingerprintTable, ImageTable, RetagTable, TagIndexTable, TextIndexTable
 
         return cls(
@@ -72,6 +75,7 @@ class Storage:
             idempotency=IdempotencyTable(settings),
             words=TextIndexTable(settings),
             retags=RetagTable(settings),
+            sweep_state=SweepStateTable(settings),
         )
 
     def ping(self) -> dict[str, bool]:

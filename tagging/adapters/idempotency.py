@@ -1,12 +1,16 @@
-"""Table Storage: remembered ``Idempotency-Key`` claims and answers of uploads.
+"""Table Storage: remembered ``Idempotency-Key`` claims and answers of uploads and
+re-tags.
 
-One entity per (user, key): PartitionKey = the caller's user key, RowKey = the SHA-256
-(hex) of the key (a key may hold ``/ \\ # ?``, which RowKeys forbid). The entity is
-inserted (never overwritten) to claim the key, and later replaced, with its ETag, to
-store the answer or to pass the claim on. The table format lives here only: services
-see :class:`IdempotencyRecord` and the adapters' errors.
+One entity per (user, operation, key): PartitionKey = the caller's user key, RowKey =
+:func:`key_row` (the SHA-256, hex, of the key, since a key may hold ``/ \\ # ?``,
+which RowKeys forbid; prefixed ``retag|`` for a re-tag's). The entity is inserted
+(never overwritten) to claim the key, and later replaced, with its ETag, to store the
+answer or to pass the claim on. The table format lives here only: services see
+:class:`IdempotencyRecord` and the adapters' errors.
 
-Properties: ``Fingerprint`` (SHA-256 of what the request means), ``CreatedAt`` and
+Properties: ``Operation`` (``upload`` / ``retag``; absent from rows stored before keys
+were scoped by operation, whose ``BatchId`` tells: a re-tag id for a re-tag's),
+``Fingerprint`` (SHA-256 of what the request means), ``CreatedAt`` and
 ``LeaseUntil`` (ISO 8601 UTC with milliseconds, so they compare as strings), ``BatchId``
 and ``UploadedAt`` (reserved by the claim, so a retry after a crash writes the same
 keys), and once answered ``ResultParts`` + ``Result0``..``ResultN`` (the answer's JSON in
@@ -24,7 +28,9 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import UpdateMode
 
+from ..core import keys
 from ..core.records import parse_iso, to_iso
+from ..core.vocabulary import IdempotentOperation
 from ..settings import Settings
 from .errors import storage_call
 from .tables import _Table
@@ -34,14 +40,18 @@ from .tables import _Table
 RESULT_PART_CHARS = 16_000
 
 
-def key_row(key: str) -> str:
-    """The RowKey of an idempotency key: its SHA-256, hex (64 safe characters)."""
-    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+def key_row(key: str, operation: IdempotentOperation) -> str:
+    """The RowKey of an idempotency key of ``operation``: its SHA-256 (hex, 64 safe
+    characters), after ``<operation>|`` except for an upload's (uploads' rows kept the
+    RowKey they had before keys were scoped, so rows already stored stay valid)."""
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    return digest if operation is IdempotentOperation.UPLOAD else f"{operation}|{digest}"
 
 
 @dataclass
 class IdempotencyRecord:
-    """A claimed key. ``result`` is None while the request runs; ``etag`` is the
+    """A claimed key. ``key_hash`` is its RowKey (:func:`key_row`); ``result`` is None
+    while the request runs; ``operation`` what the key was claimed for; ``etag`` the
     entity's version as last read or written (None before the first write)."""
 
     user_key: str
@@ -52,6 +62,7 @@ class IdempotencyRecord:
     batch_id: str
     uploaded_at: str
     result: dict[str, Any] | None = None
+    operation: IdempotentOperation = IdempotentOperation.UPLOAD
     etag: str | None = field(default=None, compare=False)
 
 
@@ -59,6 +70,7 @@ def record_to_entity(record: IdempotencyRecord) -> dict[str, Any]:
     entity: dict[str, Any] = {
         "PartitionKey": record.user_key,
         "RowKey": record.key_hash,
+        "Operation": record.operation,
         "Fingerprint": record.fingerprint,
         "CreatedAt": to_iso(record.created_at),
         "LeaseUntil": to_iso(record.lease_until),
@@ -76,15 +88,22 @@ def record_to_entity(record: IdempotencyRecord) -> dict[str, Any]:
 def record_from_entity(entity: dict[str, Any], etag: str | None = None) -> IdempotencyRecord:
     parts = int(entity.get("ResultParts") or 0)
     result = json.loads("".join(entity[f"Result{index}"] for index in range(parts))) if parts else None
+    batch_id = entity.get("BatchId", "")
+    stored_operation = entity.get("Operation")
+    if stored_operation:
+        operation = IdempotentOperation(stored_operation)
+    else:  # stored before keys were scoped: a re-tag's claim reserved a re-tag id
+        operation = IdempotentOperation.RETAG if keys.is_retag_id(batch_id) else IdempotentOperation.UPLOAD
     return IdempotencyRecord(
         user_key=entity["PartitionKey"],
         key_hash=entity["RowKey"],
         fingerprint=entity.get("Fingerprint", ""),
         created_at=parse_iso(entity["CreatedAt"]),
         lease_until=parse_iso(entity["LeaseUntil"]),
-        batch_id=entity.get("BatchId", ""),
+        batch_id=batch_id,
         uploaded_at=entity.get("UploadedAt", ""),
         result=result,
+        operation=operation,
         etag=etag,
     )
 

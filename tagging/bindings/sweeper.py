@@ -18,7 +18,8 @@ bp = func.Blueprint()
 
 @lru_cache(maxsize=1)
 def _sweeper(settings: Settings) -> SweepService:
-    """One service per settings (it keeps the listing's position between runs)."""
+    """One service per settings (it keeps nothing between runs: the listing's position
+    is stored in Table Storage)."""
     from ..adapters import get_storage
     from ..services.sweeper import SweepService
 

@@ -4,9 +4,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 DEFAULT_URL = "http://127.0.0.1:7071"
 MAX_METADATA_BYTES = 8 * 1024
+DISTRIBUTION = "image-tagging-function-app"  # [project] name in pyproject.toml
 
 EPILOG = """\
 environment: TAGGING_URL, TAGGING_KEY and TAGGING_USER give defaults for --url, --key, --user.
@@ -22,6 +27,38 @@ examples:
 
 class UsageError(Exception):
     """Bad arguments found after parsing (exit code 2)."""
+
+
+def version() -> str:
+    """The installed distribution's version; when it is not installed (run from a source
+    checkout), the version in the checkout's pyproject.toml; else ``unknown``."""
+    import importlib.metadata  # here: importing and searching it costs ~0.2 s, paid only for --version
+
+    try:
+        return importlib.metadata.version(DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    try:  # tagging/cli/args.py -> the checkout's root
+        text = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text(encoding="utf-8")
+        project = tomllib.loads(text)["project"]
+    except (OSError, tomllib.TOMLDecodeError, KeyError):
+        return "unknown"
+    return str(project.get("version") or "unknown") if project.get("name") == DISTRIBUTION else "unknown"
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: prints ``tagging <version>`` on stdout and exits 0, looking the
+    version up only when asked (argparse's own action needs it to build the parser)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+        option_string: str | None = None,
+    ) -> None:  # fmt: skip
+        print(f"{parser.prog} {version()}")
+        parser.exit()
 
 
 def _global_options(parser: argparse.ArgumentParser) -> None:
@@ -46,6 +83,7 @@ def parser() -> argparse.ArgumentParser:
         prog="tagging", description="Upload images to the image tagging app and query their tags.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )  # fmt: skip
+    root.add_argument("--version", action=_VersionAction, help="print the installed version and exit")
     _global_options(root)
     commands = root.add_subparsers(dest="command", metavar="COMMAND", required=True)
 

@@ -32,6 +32,14 @@ class RetagScope(StrEnum):
     OUTDATED = "outdated"
 
 
+class IdempotentOperation(StrEnum):
+    """What an ``Idempotency-Key`` is scoped to, beside the user: the same key may be
+    used once for each (``Idempotency.Operation``)."""
+
+    UPLOAD = "upload"  # POST /api/images
+    RETAG = "retag"  # POST /api/images/{id}/retag and POST /api/retags (one kind of job)
+
+
 class TagOutcome(StrEnum):
     """How one tag request ended (the ``tag`` log event's ``outcome``)."""
 

@@ -1,9 +1,14 @@
-"""Idempotent retries of uploads: ``Idempotency-Key``, per user, remembered 24 hours.
+"""Idempotent retries of uploads and re-tags: ``Idempotency-Key``, per user and
+operation, remembered 24 hours.
 
-A client sends one key per upload and the same key on every retry of it. The first
-request with a key *claims* it (an insert-only entity) and reserves the batch id and
-upload time its writes will use; when the upload is accepted its answer is stored on
-the claim. Later requests with that key:
+A client sends one key per upload (or re-tag) and the same key on every retry of it. A
+key is scoped to the caller and to the operation (:class:`IdempotentOperation`): the
+same key used for an upload and for a re-tag names two unrelated requests, as the
+IETF Idempotency-Key draft leaves a key's scope to the resource owner; reusing it for
+another request *of the same operation* is still a conflict. The first request with a
+key *claims* it (an insert-only entity) and reserves the batch (or job) id and time its
+writes will use; when the request is accepted its answer is stored on the claim. Later
+requests with that key and operation:
 
 - same request (same fingerprint), answer stored: the stored answer, nothing written;
 - same request, still running: ``idempotency_in_progress`` (409, ``Retry-After``);
@@ -13,7 +18,8 @@ the claim. Later requests with that key:
   (blob overwrite, insert-only entity, batch upsert; a second tag message is harmless),
   so a retry converges on the first attempt's images: never lost, never duplicated;
 - a different request: ``idempotency_conflict`` (409);
-- a claim older than 24 hours counts as absent: the key starts a new upload.
+- a claim older than 24 hours counts as absent: the key starts a new request. So does
+  a re-tag's claim stored before keys were scoped (it shares an upload's RowKey).
 
 The *fingerprint* is what the request means, not its bytes: each file's name, declared
 type and SHA-256 in order, and the metadata text. A multipart boundary is left out, so
@@ -34,7 +40,7 @@ from typing import Any, Protocol, TypeVar, cast
 from ..adapters import Conflict, IdempotencyRecord, NotFound, StorageError
 from ..adapters.idempotency import key_row
 from ..core.records import to_iso
-from ..core.vocabulary import ErrorCode, ErrorKind
+from ..core.vocabulary import ErrorCode, ErrorKind, IdempotentOperation
 from ..logs import event
 from .errors import ServiceError
 
@@ -54,8 +60,14 @@ INVALID_KEY = ErrorCode.INVALID_IDEMPOTENCY_KEY
 KEY_CONFLICT = ErrorCode.IDEMPOTENCY_CONFLICT
 IN_PROGRESS = ErrorCode.IDEMPOTENCY_IN_PROGRESS
 
+# How messages name each operation: (article, noun, what makes two requests differ).
+_NAMES = {
+    IdempotentOperation.UPLOAD: ("an", "upload", "other files or metadata"),
+    IdempotentOperation.RETAG: ("a", "re-tag", "another image or scope"),
+}
 
-def check_key(raw: str | None) -> str | None:
+
+def check_key(raw: str | None, operation: IdempotentOperation) -> str | None:
     """The key of a request, None when it sent none; raises ServiceError 400
     ``invalid_idempotency_key`` unless it is 1-200 printable ASCII characters."""
     if raw is None:
@@ -65,7 +77,7 @@ def check_key(raw: str | None) -> str | None:
             ErrorKind.INVALID,
             INVALID_KEY,
             f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters; send a new random UUID per "
-            "upload and the same one on each retry of it",
+            f"{_NAMES[operation][1]} and the same one on each retry of it",
         )
     return raw
 
@@ -103,20 +115,27 @@ class Claim:
 
 
 class Idempotency:
-    def __init__(self, table: Table, new_batch_id: Callable[[], str], clock: Callable[[], datetime] = utc_now) -> None:
+    """Keys of one ``operation``; ``new_batch_id`` makes the id a claim reserves."""
+
+    def __init__(
+        self, table: Table, operation: IdempotentOperation, new_batch_id: Callable[[], str],
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:  # fmt: skip
         self._table = table
+        self._operation = operation
         self._new_batch_id = new_batch_id
         self._clock = clock
 
     def begin(self, user_key: str, key: str, request_fingerprint: str) -> Claim:
         """Claim ``key`` for this request, or find its stored answer. Raises
         ServiceError 409 (``idempotency_conflict`` / ``idempotency_in_progress``)."""
-        key_hash = key_row(key)
+        key_hash = key_row(key, self._operation)
+        article, noun, differs = _NAMES[self._operation]
         for _ in range(ATTEMPTS):
             now = self._clock()
             fresh = IdempotencyRecord(
                 user_key, key_hash, request_fingerprint, created_at=now, lease_until=now + LEASE,
-                batch_id=self._new_batch_id(), uploaded_at=to_iso(now),
+                batch_id=self._new_batch_id(), uploaded_at=to_iso(now), operation=self._operation,
             )  # fmt: skip
             claimed = self._table.insert(fresh)
             if claimed is not None:
@@ -124,14 +143,15 @@ class Idempotency:
             current = self._table.find(user_key, key_hash)
             if current is None:  # pruned between the insert and the read: claim again
                 continue
-            if current.created_at + REMEMBER <= now:  # forgotten: a new upload
+            if current.created_at + REMEMBER <= now or current.operation != self._operation:
+                # Forgotten, or another operation's claim from before keys were scoped: a new request.
                 taken = self._take(replace(fresh, etag=current.etag))
             elif current.fingerprint != request_fingerprint:
                 raise ServiceError(
                     ErrorKind.CONFLICT,
                     KEY_CONFLICT,
-                    f"this {HEADER} was used for a different upload in the last 24 hours (other files or "
-                    "metadata); send a new key for a new upload, and the same key only to retry the same one",
+                    f"this {HEADER} was used for a different {noun} in the last 24 hours ({differs}); send a "
+                    f"new key for a new {noun}, and the same key only to retry the same one",
                 )
             elif current.result is not None:
                 return Claim(current, replay=current.result)
@@ -139,7 +159,7 @@ class Idempotency:
                 raise ServiceError(
                     ErrorKind.CONFLICT,
                     IN_PROGRESS,
-                    f"an upload with this {HEADER} is still in progress; retry in "
+                    f"{article} {noun} with this {HEADER} is still in progress; retry in "
                     f"{IN_PROGRESS_RETRY_AFTER_SECONDS} s to get its answer",
                     retry_after=IN_PROGRESS_RETRY_AFTER_SECONDS,
                 )
@@ -152,7 +172,7 @@ class Idempotency:
         raise ServiceError(
             ErrorKind.CONFLICT,
             IN_PROGRESS,
-            f"another request with this {HEADER} is being handled; retry in {IN_PROGRESS_RETRY_AFTER_SECONDS} s",
+            f"another {noun} with this {HEADER} is being handled; retry in {IN_PROGRESS_RETRY_AFTER_SECONDS} s",
             retry_after=IN_PROGRESS_RETRY_AFTER_SECONDS,
         )
 

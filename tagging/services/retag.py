@@ -10,9 +10,10 @@ the stored original (never uploaded again), sets the image's row to ``tagged`` o
 ``failed`` last, and skips an image the current analysers tagged since the job was
 made, so a duplicate delivery or an overlapping second job does no second analysis.
 
-An ``Idempotency-Key`` works as for uploads (:mod:`.idempotency`, the same table): the
-claim reserves the job id, so a retried request rewrites the same rows and re-sends the
-same messages (harmless, see above) and answers the same job.
+An ``Idempotency-Key`` works as for uploads (:mod:`.idempotency`, the same table, keys
+scoped apart from uploads'): the claim reserves the job id, so a retried request
+rewrites the same rows and re-sends the same messages (harmless, see above) and answers
+the same job.
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from ..adapters import NotFound, Storage
 from ..core import keys
 from ..core.analysis.pipeline import ANALYSIS_VERSION
 from ..core.records import RetagJob, TagRequest, now_iso
-from ..core.vocabulary import ErrorCode, ErrorKind, ImageStatus, RetagScope
+from ..core.vocabulary import ErrorCode, ErrorKind, IdempotentOperation, ImageStatus, RetagScope
 from ..logs import event
 from ..settings import Settings
 from .answers import RetagAccepted, RetagProgress
@@ -67,12 +68,12 @@ class RetagService:
         self._settings = settings
         self._storage = storage
         self._version = analysis_version
-        self._idempotency = Idempotency(storage.idempotency, keys.new_retag_id)
+        self._idempotency = Idempotency(storage.idempotency, IdempotentOperation.RETAG, keys.new_retag_id)
 
     def retag_image(self, user_key: str, image_id: str, idempotency_key: str | None = None) -> RetagResult:
         """Queue a re-tag of one image. Raises ServiceError 404 for an unknown image,
         409 ``image_queued`` for one not tagged yet."""
-        key = check_key(idempotency_key)
+        key = check_key(idempotency_key, IdempotentOperation.RETAG)
         record = self._storage.images.find(user_key, image_id) if keys.is_image_id(image_id) else None
         if record is None:
             raise ServiceError(ErrorKind.NOT_FOUND, ErrorCode.NOT_FOUND, "no image with that id")
@@ -89,7 +90,7 @@ class RetagService:
     def retag_all(self, user_key: str, outdated: bool, idempotency_key: str | None = None) -> RetagResult:
         """Queue a re-tag of every tagged or failed image of the user; with
         ``outdated``, only of those whose analysis version is not the current one."""
-        key = check_key(idempotency_key)
+        key = check_key(idempotency_key, IdempotentOperation.RETAG)
         scope = RetagScope.OUTDATED if outdated else RetagScope.ALL
 
         def select() -> list[str]:

@@ -16,9 +16,12 @@ It also deletes ``Idempotency`` rows older than twice the time a key is remember
 
 Bounded: one listing page of ``sweep_max_items`` originals (those within the grace
 period are skipped) and at most ``sweep_max_items`` stuck records per run. The listing
-resumes where the previous run of this process stopped (a continuation token kept in
-memory; a new process starts from the beginning), so a large container is covered over
-several runs. Idempotent: a second run re-sends at most the same requests.
+resumes where the previous run stopped, on any instance: its position is a row in Table
+Storage (:mod:`tagging.adapters.sweep_state`), read at the start of a run and moved past
+a page only once every original of it was handled (a run that dies re-does that page next
+time, never skips it), back to the first blob after the last page. Of two overlapping runs
+from the same position only the first to finish moves it (ETag). So a large container is
+covered over several runs. Idempotent: a second run re-sends at most the same requests.
 """
 from __future__ import annotations
 
@@ -61,6 +64,7 @@ class SweepResult:
     pruned: int = 0  # expired Idempotency rows deleted
     scanned: int = 0
     complete: bool = False  # the listing reached the end of the container in this run
+    resumed: bool = False  # the listing started from a stored position, not the first blob
 
     @property
     def requeued(self) -> int:
@@ -76,7 +80,6 @@ class SweepService:
         self._settings = settings
         self._storage = storage
         self._clock = clock
-        self._cursor: str | None = None  # where the next run's listing starts
 
     def sweep(self, past_due: bool = False) -> SweepResult:
         """One bounded pass; logs one ``sweep`` event. Raises StorageError (the next
@@ -97,6 +100,7 @@ class SweepService:
             pruned=result.pruned,
             scanned=result.scanned,
             complete="true" if result.complete else "false",
+            resumed="true" if result.resumed else "false",
             past_due="true" if past_due else None,
             duration_ms=round((time.perf_counter() - started) * 1000, 1),
         )
@@ -104,8 +108,11 @@ class SweepService:
 
     def _sweep_originals(self, now: datetime, result: SweepResult) -> None:
         cutoff = now - timedelta(seconds=self._settings.sweep_grace_seconds)
-        page, self._cursor = self._storage.blobs.list_originals(cutoff, self._settings.sweep_max_items, self._cursor)
-        result.complete = self._cursor is None
+        cursor = self._storage.sweep_state.read()
+        result.resumed = cursor.continuation is not None
+        limit = self._settings.sweep_max_items
+        page, following = self._storage.blobs.list_originals(cutoff, limit, cursor.continuation)
+        result.complete = following is None
         for original in page:
             result.scanned += 1
             found = self._original(original.name)
@@ -113,6 +120,9 @@ class SweepService:
                 result.requeued_orphans += 1
             elif found is Found.REMOVED:
                 result.removed += 1
+        # Only now: a run that dies above leaves the position where it was (at least once).
+        if not self._storage.sweep_state.advance(cursor, following, now):
+            event(log, "sweep_position_kept", reason="another run moved it first")
 
     def _original(self, name: str) -> Found:
         user, _, image = name.partition("/")

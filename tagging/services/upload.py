@@ -26,7 +26,7 @@ from ..adapters import Storage, StorageError
 from ..core import keys
 from ..core.analysis import UndecodableImage, sniff_format
 from ..core.records import BatchRecord, ImageRecord, TagRequest, now_iso
-from ..core.vocabulary import ErrorCode, ErrorDetail, ErrorKind, ImageStatus, error_detail
+from ..core.vocabulary import ErrorCode, ErrorDetail, ErrorKind, IdempotentOperation, ImageStatus, error_detail
 from ..logs import event
 from ..settings import Settings
 from .answers import Rejection, UploadAnswer, UploadedImage
@@ -102,7 +102,7 @@ class UploadService:
     def __init__(self, settings: Settings, storage: Storage) -> None:
         self._settings = settings
         self._storage = storage
-        self._idempotency = Idempotency(storage.idempotency, keys.new_batch_id)
+        self._idempotency = Idempotency(storage.idempotency, IdempotentOperation.UPLOAD, keys.new_batch_id)
 
     def upload(
         self, user_key: str, files: list[IncomingFile], metadata_text: str | None, idempotency_key: str | None = None
@@ -116,7 +116,7 @@ class UploadService:
         nothing.
         """
         started = time.perf_counter()
-        key = check_key(idempotency_key)
+        key = check_key(idempotency_key, IdempotentOperation.UPLOAD)
         metadata = parse_metadata(metadata_text, self._settings.max_metadata_bytes)
         if not files:
             raise ServiceError(

@@ -1,8 +1,12 @@
 """The CLI's pieces without a server: arguments, file discovery, the request body,
-back-off arithmetic, the console entry point."""
+back-off arithmetic, the console entry point, --version."""
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
+import shutil
+import subprocess
+import sys
 import tomllib
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -12,7 +16,7 @@ import pytest
 
 from tagging.bindings._multipart import parse_upload
 from tagging.cli import main
-from tagging.cli.args import DEFAULT_URL, UsageError, parse
+from tagging.cli.args import DEFAULT_URL, DISTRIBUTION, UsageError, parse
 from tagging.cli.client import ApiClient, ProgressBody, RetryPolicy, multipart_body, parse_retry_after
 from tagging.cli.upload import collect
 
@@ -45,6 +49,39 @@ def test_usage_errors_exit_2(argv, capsys):
 def test_help_exits_0(capsys):
     assert main(["--help"]) == 0
     assert "exit codes" in capsys.readouterr().out
+
+
+def test_version_from_this_source_checkout_is_the_one_in_pyproject(capsys):
+    """The test venv runs the checkout, not an installed copy (the installed
+    distribution's version is checked by tests/test_install.py)."""
+    expected = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"tagging {expected}\n"
+
+
+@pytest.mark.parametrize(("project", "shown"), [
+    ('name = "image-tagging-function-app"\nversion = "9.8.7"', "9.8.7"),
+    ('name = "another-project"\nversion = "1.0"', "unknown"),  # not this project's pyproject.toml
+    (None, "unknown"),  # no pyproject.toml beside the package
+])  # fmt: skip
+def test_version_of_a_checkout_that_is_not_installed(tmp_path, project, shown):
+    """``python -m tagging --version`` in a copy of the CLI's files (nothing else of the
+    worktree importable): the version in the pyproject.toml beside the package."""
+    try:
+        importlib.metadata.version(DISTRIBUTION)
+        pytest.skip(f"{DISTRIBUTION} is installed in this environment: its version wins")
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    checkout = tmp_path / "checkout"
+    for name in ("__init__.py", "__main__.py", "core/__init__.py", "core/vocabulary.py"):
+        (checkout / "tagging" / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ROOT / "tagging" / name, checkout / "tagging" / name)
+    shutil.copytree(ROOT / "tagging" / "cli", checkout / "tagging" / "cli")
+    if project is not None:
+        (checkout / "pyproject.toml").write_text(f"[project]\n{project}\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "tagging", "--version"], cwd=checkout, capture_output=True,
+                          text=True, timeout=60, env={"PATH": "/usr/bin:/bin"})  # fmt: skip
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"tagging {shown}\n", "")
 
 
 def test_metadata_must_be_a_small_json_object():

@@ -366,9 +366,12 @@ def test_storage_creates_what_the_app_settings_name(storage: Template, app_setti
     assert sorted(queues) == sorted([app_settings["TAGGING_QUEUE"], app_settings["TAGGING_QUEUE"] + "-poison"])
     assert sorted(queues) == ["tag-requests", "tag-requests-poison"]
     setting_tables = {
-        app_settings[f"TAGGING_{n}_TABLE"] for n in ("IMAGES", "BATCHES", "TAG_INDEX", "FINGERPRINTS", "IDEMPOTENCY")
+        app_settings[f"TAGGING_{n}_TABLE"]
+        for n in ("IMAGES", "BATCHES", "TAG_INDEX", "FINGERPRINTS", "IDEMPOTENCY", "SWEEP_STATE")
     }
-    assert set(tables) == setting_tables == {"Images", "Batches", "TagIndex", "Fingerprints", "Idempotency"}
+    assert set(tables) == setting_tables == {
+        "Images", "Batches", "TagIndex", "Fingerprints", "Idempotency", "SweepState"
+    }
 
 
 def test_lifecycle_rule_matches_only_originals_and_thumbnails():

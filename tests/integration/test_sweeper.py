@@ -158,6 +158,7 @@ def test_what_nothing_can_name_is_removed_and_recent_uploads_are_left_alone(swee
 
 
 def test_each_run_is_bounded_and_the_next_one_resumes(sweep_host, app_env):
+    """Pages of ``sweep_max_items``; the stored position moves the next run on."""
     from tagging.adapters import get_storage
     from tagging.services.sweeper import SweepService
     from tagging.settings import get_settings
@@ -174,6 +175,130 @@ def test_each_run_is_bounded_and_the_next_one_resumes(sweep_host, app_env):
     assert [r.complete for r in runs] == [False, False, True]
     sent = [json.loads(m.content)["image"] for m in sweep_host.queue().peek_messages(max_messages=32)]
     assert sorted(sent) == sorted(ids)
+
+
+# One sweep run in a process of its own (a new instance, as Flex Consumption starts
+# them): prints the image ids it re-queued, in order, then "complete" or "partial". With
+# "die" it is SIGKILLed after handling its page, when it is about to store the position.
+SWEEP_IN_A_NEW_PROCESS = textwrap.dedent(
+    """
+    import json, os, signal, sys
+    from tagging.adapters import get_storage
+    from tagging.services.sweeper import SweepService
+    from tagging.settings import get_settings
+
+    storage = get_storage(get_settings())
+    sent = []
+    send = storage.queue.send
+    storage.queue.send = lambda request: (sent.append(request.image_id), send(request))
+    if sys.argv[1:] == ["die"]:
+        def die_before_storing(*args):
+            print(json.dumps(sent), flush=True)
+            os.kill(os.getpid(), signal.SIGKILL)
+        storage.sweep_state.advance = die_before_storing
+    result = SweepService(get_settings(), storage).sweep()
+    print(json.dumps(sent), "complete" if result.complete else "partial", flush=True)
+    """
+)
+
+
+def sweep_in_a_new_process(*args: str) -> tuple[list[str], str]:
+    """(ids re-queued, "complete" / "partial" / "killed") of one run, pages of 2."""
+    env = {**os.environ, "TAGGING_SWEEP_MAX_ITEMS": "2"}
+    done = subprocess.run([sys.executable, "-c", SWEEP_IN_A_NEW_PROCESS, *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    if done.returncode == -signal.SIGKILL:
+        return json.loads(done.stdout), "killed"
+    assert done.returncode == 0, done.stderr
+    sent, outcome = done.stdout.rsplit(" ", 1)
+    return json.loads(sent), outcome.strip()
+
+
+def five_orphans() -> list[str]:
+    """Five originals with no record, in listing (name) order."""
+    from tagging.adapters import get_storage
+    from tagging.settings import get_settings
+
+    storage = get_storage(get_settings())
+    ids = [f"800000000000{n}abcdef-000" for n in range(5)]
+    for image_id in ids:
+        _put_original(storage, user_key("many"), image_id)
+    return ids
+
+
+def test_each_run_in_a_new_process_continues_where_the_last_one_stopped_and_the_end_wraps(sweep_host):
+    """The position is stored, not kept by a process: what scale to zero and many instances need."""
+    ids = five_orphans()
+    runs = [sweep_in_a_new_process() for _ in range(4)]
+    assert runs == [(ids[0:2], "partial"), (ids[2:4], "partial"), (ids[4:5], "complete"), (ids[0:2], "partial")]
+
+
+def test_a_run_killed_before_storing_its_position_is_redone_not_skipped(sweep_host):
+    ids = five_orphans()
+    assert sweep_in_a_new_process() == (ids[0:2], "partial")
+    assert sweep_in_a_new_process("die") == (ids[2:4], "killed")  # handled its page, stored nothing
+    assert sweep_in_a_new_process() == (ids[2:4], "partial")  # the same page again
+    assert sweep_in_a_new_process() == (ids[4:5], "complete")
+
+
+class SweepsFirst:
+    """The real tag queue, running ``meanwhile`` once, before its first send: a run that
+    overlaps others while it handles its page."""
+
+    def __init__(self, queue, meanwhile) -> None:  # type: ignore[no-untyped-def]
+        self._queue, self._meanwhile = queue, meanwhile
+
+    def send(self, request) -> None:  # type: ignore[no-untyped-def]
+        meanwhile, self._meanwhile = self._meanwhile, None
+        if meanwhile:
+            meanwhile()
+        self._queue.send(request)
+
+
+def test_a_run_overlapped_by_faster_ones_does_not_move_the_position_back(sweep_host, caplog):
+    """Two runs at once (the host keeps the timer a singleton; this is in case): the slow
+    one started from where the fast ones began, so its position would undo theirs (ETag)."""
+    from dataclasses import replace
+
+    from tagging.adapters import get_storage
+    from tagging.services.sweeper import SweepService
+    from tagging.settings import get_settings
+
+    ids = five_orphans()
+    settings = replace(get_settings(), sweep_max_items=2)
+    storage = get_storage(settings)
+    fast = SweepService(settings, storage)
+    fast_runs = []
+    slow = SweepService(settings, replace(storage, queue=SweepsFirst(storage.queue, lambda: fast_runs.extend(
+        [fast.sweep(), fast.sweep()]))))  # fmt: skip
+    with caplog.at_level(logging.INFO, logger="tagging.services.sweeper"):
+        slow_run = slow.sweep()
+    assert slow_run.requeued_orphans == 2 and [r.requeued_orphans for r in fast_runs] == [2, 2]
+    assert any(r.getMessage().startswith("sweep_position_kept ") for r in caplog.records)
+    after = fast.sweep()  # from where the fast runs left it (page 3), not page 2 as the slow one would store
+    assert (after.requeued_orphans, after.complete, after.resumed) == (1, True, True)
+    sent = [json.loads(m.content)["image"] for m in sweep_host.queue().receive_messages(max_messages=32)]
+    assert sorted(sent) == sorted(ids[0:2] * 2 + ids[2:4] + ids[4:5])  # page 1 twice, nothing skipped
+
+
+def test_the_stored_position_is_replaced_only_at_the_version_read(sweep_host):
+    from tagging.adapters import get_storage
+    from tagging.settings import get_settings
+
+    state = get_storage(get_settings()).sweep_state
+    now = datetime.now(UTC)
+    start = state.read()
+    assert (start.continuation, start.etag) == (None, None)
+    assert state.advance(start, "page-2", now) is True
+    assert state.advance(start, "other", now) is False  # a second first writer: the row exists
+    second = state.read()
+    assert second.continuation == "page-2" and second.etag
+    assert state.advance(second, "page-3", now) is True
+    assert state.advance(second, "stale", now) is False  # changed since `second` was read
+    third = state.read()
+    assert third.continuation == "page-3"
+    assert state.advance(third, None, now) is True  # the end: back to the first blob
+    assert state.read().continuation is None
 
 
 def test_idempotency_rows_past_twice_their_lifetime_are_deleted(sweep_host):

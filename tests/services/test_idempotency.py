@@ -2,7 +2,8 @@
 a retry gets the first answer and stores nothing new, a different request with the key
 is a 409, keys are per user and forgotten after 24 hours, concurrent duplicates store
 one image, and an attempt that died (after claiming, or after writing but before its
-answer was stored) is finished by a retry under the same ids, never duplicated."""
+answer was stored) is finished by a retry under the same ids, never duplicated. Keys
+are scoped per operation: the same key on an upload and on a re-tag are two requests."""
 from __future__ import annotations
 
 import secrets
@@ -16,6 +17,7 @@ from tagging.adapters import StorageUnavailable
 from tagging.adapters.idempotency import IdempotencyRecord, IdempotencyTable, key_row
 from tagging.bindings import _services
 from tagging.core.keys import user_key
+from tagging.core.vocabulary import IdempotentOperation, RetagScope
 from tagging.services import idempotency
 from tagging.services.idempotency import Idempotency
 from tagging.settings import get_settings
@@ -24,6 +26,7 @@ from tests.support.host import body_json, multipart
 from tests.support.storage import leftovers
 
 KEY = "Idempotency-Key"
+UPLOAD, RETAG = IdempotentOperation.UPLOAD, IdempotentOperation.RETAG
 
 
 @pytest.fixture
@@ -49,7 +52,7 @@ def stored(storage, host, user: str) -> dict[str, int]:
 
 def backdate(storage, user: str, key: str, **fields: timedelta) -> IdempotencyRecord:
     """Move the key's timestamps into the past (``created_at=timedelta(...)``, ...)."""
-    record = storage.idempotency.find(user_key(user), key_row(key))
+    record = storage.idempotency.find(user_key(user), key_row(key, UPLOAD))
     return storage.idempotency.replace_if_unchanged(
         replace(record, **{name: getattr(record, name) - delta for name, delta in fields.items()})
     )
@@ -154,7 +157,7 @@ def test_a_refused_request_is_not_remembered(host, storage, me):
     then works for a good request."""
     refused = post(host, me, "k", b"not an image")
     assert refused.status_code == 415
-    assert storage.idempotency.find(user_key(me), key_row("k")) is None
+    assert storage.idempotency.find(user_key(me), key_row("k", UPLOAD)) is None
     assert post(host, me, "k", images.photo_like((160, 120))).status_code == 202
 
 
@@ -187,7 +190,7 @@ def test_a_claim_whose_process_died_blocks_retries_until_its_lease_runs_out(host
     """The process claimed the key and died before writing: retries are told to wait
     while the lease lasts, then one goes on under the batch id the claim reserved."""
     photo = images.photo_like((160, 120))
-    claim = Idempotency(storage.idempotency, lambda: "9999999999999abcdef").begin(
+    claim = Idempotency(storage.idempotency, UPLOAD, lambda: "9999999999999abcdef").begin(
         user_key(me), "crashed", idempotency.fingerprint(_files(photo), None)
     )
     busy = post(host, me, "crashed", photo)
@@ -198,6 +201,95 @@ def test_a_claim_whose_process_died_blocks_retries_until_its_lease_runs_out(host
     assert retried.status_code == 202
     assert body_json(retried)["batch_id"] == claim.record.batch_id == "9999999999999abcdef"
     assert stored(storage, host, me) == {"originals": 1, "images": 1, "batches": 1, "messages": 1}
+
+
+def retag(host, user: str, key: str | None, image_id: str | None = None):
+    """POST /api/images/{image_id}/retag, or POST /api/retags without an image."""
+    headers = {KEY: key} if key is not None else {}
+    if image_id is None:
+        return host.http("retag_images", "POST", "retags", user=user, headers=headers)
+    return host.http("retag_image", "POST", f"images/{image_id}/retag", user=user, headers=headers,
+                     route_params={"id": image_id})  # fmt: skip
+
+
+def test_a_key_is_scoped_to_its_operation_upload_or_re_tag(host, storage, me):
+    """The same key on an upload and on a re-tag names two requests, each replayed on its
+    own; reused for another request of the same operation it is still a conflict, and
+    the message names that operation."""
+    photo = images.photo_like((160, 120))
+    uploaded = post(host, me, "shared", photo)
+    assert uploaded.status_code == 202
+    image_id = body_json(uploaded)["images"][0]["id"]
+    host.drain()  # tagged: a re-tag may start
+
+    retagged = retag(host, me, "shared", image_id)
+    assert retagged.status_code == 202, body_json(retagged)
+    assert body_json(retagged)["retag_id"].startswith("r") and "Idempotent-Replayed" not in retagged.headers
+    # Each replays its own first answer.
+    assert answer(retag(host, me, "shared", image_id)) == answer(retagged)
+    assert answer(post(host, me, "shared", photo)) == answer(uploaded)
+    assert stored(storage, host, me)["images"] == 1
+
+    other_retag = body_json(retag(host, me, "shared"))["error"]  # all images, not one
+    assert other_retag["code"] == "idempotency_conflict"
+    assert "different re-tag" in other_retag["message"] and "upload" not in other_retag["message"]
+    other_upload = body_json(post(host, me, "shared", images.solid((1, 2, 3))))["error"]
+    assert other_upload["code"] == "idempotency_conflict"
+    assert "different upload" in other_upload["message"] and "re-tag" not in other_upload["message"]
+
+    # Used first for a re-tag, a key is free for an upload too.
+    first_retag = retag(host, me, "retag-first", image_id)
+    assert first_retag.status_code == 202
+    assert post(host, me, "retag-first", photo).status_code == 202
+    assert answer(retag(host, me, "retag-first", image_id)) == answer(first_retag)
+    assert stored(storage, host, me)["images"] == 2
+
+
+def test_re_tag_messages_name_a_re_tag(host, storage, me):
+    photo = images.photo_like((160, 120))
+    image_id = body_json(post(host, me, None, photo))["images"][0]["id"]
+    host.drain()
+    invalid = body_json(retag(host, me, "tab\there", image_id))["error"]
+    assert invalid["code"] == "invalid_idempotency_key" and "per re-tag" in invalid["message"]
+    from tagging.services.retag import _fingerprint
+
+    Idempotency(storage.idempotency, RETAG, lambda: "r9999999999999abcdef").begin(
+        user_key(me), "running", _fingerprint(RetagScope.IMAGE, image_id)
+    )  # a re-tag that claimed the key and is still writing
+    busy = retag(host, me, "running", image_id)
+    assert busy.status_code == 409 and busy.headers["Retry-After"] == "1"
+    error = body_json(busy)["error"]
+    assert error["code"] == "idempotency_in_progress" and error["message"].startswith("a re-tag with this")
+
+
+def _as_stored_before_scoping(storage, user: str, row_key: str, legacy_row_key: str) -> None:
+    """Move an Idempotency row to ``legacy_row_key`` without its ``Operation``: the
+    format rows had before keys were scoped by operation."""
+    table = storage.idempotency._table()
+    entity = dict(table.get_entity(user, row_key))
+    table.delete_entity(user, row_key)
+    entity.pop("Operation")
+    table.create_entity({**entity, "RowKey": legacy_row_key})
+
+
+def test_rows_stored_before_keys_were_scoped_still_work(host, storage, me):
+    """An upload's row keeps its RowKey and is replayed; a re-tag's row, stored under the
+    bare key hash an upload now uses, does not make that upload a 409."""
+    photo = images.photo_like((160, 120))
+    uploaded = post(host, me, "old-upload", photo)
+    _as_stored_before_scoping(storage, user_key(me), key_row("old-upload", UPLOAD), key_row("old-upload", UPLOAD))
+    assert answer(post(host, me, "old-upload", photo)) == answer(uploaded)
+    assert post(host, me, "old-upload", images.solid((1, 2, 3))).status_code == 409
+
+    image_id = body_json(uploaded)["images"][0]["id"]
+    host.drain()
+    assert retag(host, me, "old-retag", image_id).status_code == 202
+    _as_stored_before_scoping(storage, user_key(me), key_row("old-retag", RETAG), key_row("old-retag", UPLOAD))
+    assert storage.idempotency.find(user_key(me), key_row("old-retag", UPLOAD)).operation == RETAG
+    again = post(host, me, "old-retag", photo)
+    assert again.status_code == 202 and "Idempotent-Replayed" not in again.headers
+    assert answer(post(host, me, "old-retag", photo)) == answer(again)
+    assert stored(storage, host, me)["images"] == 2
 
 
 class Died(BaseException):
@@ -242,7 +334,7 @@ def test_a_failed_attempt_gives_its_lease_back_so_the_retry_goes_on_at_once(host
         patch.setattr(queue, "send", down)
         failed = post(host, me, "outage", photo)
     assert failed.status_code == 503 and failed.headers["Retry-After"]
-    claim = storage.idempotency.find(user_key(me), key_row("outage"))
+    claim = storage.idempotency.find(user_key(me), key_row("outage", UPLOAD))
     retried = post(host, me, "outage", photo)
     assert retried.status_code == 202, body_json(retried)
     assert body_json(retried)["batch_id"] == claim.batch_id
@@ -266,11 +358,11 @@ def test_a_large_answer_is_stored_in_pieces_and_read_back_whole(app_env):
     answer_ = {
         "batch_id": "b", "images": [{"id": f"{i:03d}", "filename": "é" * 250} for i in range(100)], "rejected": []
     }
-    record = IdempotencyRecord("bdGVzdA", key_row("big"), "f" * 64, now, now, "b", "2024-01-01T00:00:00.000Z")
+    record = IdempotencyRecord("bdGVzdA", key_row("big", UPLOAD), "f" * 64, now, now, "b", "2024-01-01T00:00:00.000Z")
     claimed = table.insert(record)
     assert claimed is not None and table.insert(record) is None
     table.replace_if_unchanged(replace(claimed, result=answer_))
-    found = table.find("bdGVzdA", key_row("big"))
+    found = table.find("bdGVzdA", key_row("big", UPLOAD))
     assert found is not None and found.result == answer_ and found.created_at == now
 
 
@@ -281,6 +373,6 @@ def test_prune_deletes_only_keys_older_than_the_cutoff(app_env):
     now = datetime.now(UTC)
     user = "b" + secrets.token_hex(6)
     for name, age in (("old", timedelta(days=3)), ("new", timedelta(hours=1))):
-        table.insert(IdempotencyRecord(user, key_row(name), "f", now - age, now - age, "b", "t"))
+        table.insert(IdempotencyRecord(user, key_row(name, UPLOAD), "f", now - age, now - age, "b", "t"))
     assert table.prune(now - timedelta(days=2)) >= 1
-    assert table.find(user, key_row("old")) is None and table.find(user, key_row("new")) is not None
+    assert table.find(user, key_row("old", UPLOAD)) is None and table.find(user, key_row("new", UPLOAD)) is not None

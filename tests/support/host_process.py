@@ -34,6 +34,7 @@ def private_storage(prefix: str) -> dict[str, str]:
         "TAGGING_TAG_INDEX_TABLE": f"{table}TagIndex",
         "TAGGING_FINGERPRINTS_TABLE": f"{table}Fingerprints",
         "TAGGING_IDEMPOTENCY_TABLE": f"{table}Idempotency",
+        "TAGGING_SWEEP_STATE_TABLE": f"{table}SweepState",
     }
 
 
