@@ -149,3 +149,7 @@ def test_a_model_that_is_not_onnx_is_refused() -> None:
     with pytest.raises(Exception):  # noqa: B017 - onnx raises a protobuf DecodeError or a checker error
         build(b"not a model")
 
+
+def test_the_face_and_safety_sources_are_found() -> None:
+    """Guards the parametrisation above: it must not pass by finding nothing."""
+    assert {name for _, name, _ in _built_entries()} == {"pnet.onnx", "rnet.onnx", "onet.onnx", "open_nsfw.onnx"}

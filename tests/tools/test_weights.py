@@ -168,13 +168,14 @@ def test_check_only_verifies(fake):
 def test_every_model_manifest_is_found_and_the_real_folders_match():
     """`make install` ran the tool: each model's folder holds exactly the pinned files."""
     found = tool.manifests()
-    assert {p.parent.name for p in found} >= {"text"}
+    assert {p.parent.name for p in found} >= {"people", "safety", "text"}
     for manifest_path in found:
         assert tool.is_installed(tool.load_manifest(manifest_path), manifest_path.parent / "weights"), manifest_path
     done = subprocess.run([sys.executable, "-m", "tools.weights", "--check"], cwd=ROOT, capture_output=True, text=True,
                           check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert "tagging/core/text/weights/rec.onnx" in tool.built_files()
+    assert {f"tagging/core/{m}/weights/{n}" for m, n in [("safety", "open_nsfw.onnx"), ("people", "onet.onnx"),
+            ("text", "rec.onnx")]} <= set(tool.built_files())  # fmt: skip
 
 
 def test_the_build_dependencies_are_pinned_as_the_dev_environment_has_them():
