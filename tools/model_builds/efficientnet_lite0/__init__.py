@@ -21,8 +21,8 @@ def build(source: bytes) -> bytes:
     Deterministic: the same input gives the same bytes on any machine (IEEE float64
     folding, round-to-nearest-even to float32 and float16, a fixed node and
     initializer order). Raises ``pth.WeightsError`` (``UnsafeWeightsError`` for a
-    pickle that names a global outside the allow-list) or ValueError for a state dict
-    that is not EfficientNet-Lite0's layout.
+    pickle that names a global outside the allow-list), or ValueError / KeyError for a
+    state dict that is not EfficientNet-Lite0's layout.
     """
     return build_model(read_state_dict(source)).to_bytes()
 
