@@ -3,8 +3,9 @@
 On a Linux Consumption start the Python worker's packages come first on ``sys.path``,
 among them protobuf 4.25. Anything the app imports that needs a newer protobuf (onnx
 1.23 needs >= 6.31) then fails inside the function. The app must therefore import
-neither ``onnx`` nor ``google.protobuf`` at run time: the classifier serialises its ONNX
-graph itself (:mod:`tagging.core.classify.onnx_proto`).
+neither ``onnx`` nor ``google.protobuf`` at run time: every model is an ONNX file that
+onnxruntime reads without them (the classifier's is built at build time by
+:mod:`tools.model_builds.efficientnet_lite0`, which writes the protobuf bytes itself).
 
 The end-to-end test runs the app in a subprocess with ``.artifacts/worker-site``
 (protobuf 4.25.x, built by ``make test`` from tests/requirements/worker-site.txt)

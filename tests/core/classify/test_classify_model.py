@@ -1,9 +1,11 @@
-"""ContentClassifier: preprocessing, expected tags on fixture photos, threshold and
-uncertainty logic, the shared instance."""
+"""ContentClassifier: its model file, preprocessing, expected tags on fixture photos,
+threshold and uncertainty logic, the shared instance."""
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -19,13 +21,18 @@ from tagging.core.classify import (
     Classification,
     ContentClassifier,
     Label,
+    ModelFileError,
     get_classifier,
     prepare_image,
 )
-from tagging.core.classify.model import load_rules, perplexity
+from tagging.core.classify.model import MODEL_FILE, WEIGHTS_DIR, load_rules, perplexity, softmax
+from tagging.core.onnx_models import pinned_sha256
 from tagging.core.tags import Tag, is_tag_name
 
-PHOTOS = Path(__file__).resolve().parents[2] / "fixtures" / "photos"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+PHOTOS = FIXTURES / "photos"
+REFERENCE = json.loads((FIXTURES / "classifier_reference.json").read_text())
+MANIFEST = json.loads((WEIGHTS_DIR.parent / "weights.json").read_text(encoding="utf-8"))
 
 
 def classify(name: str) -> Classification:
@@ -72,6 +79,45 @@ def test_the_session_uses_one_thread() -> None:
     options = get_classifier()._session.get_session_options()
     assert options.intra_op_num_threads == 1
     assert options.inter_op_num_threads == 1
+
+
+# --- the model file ----------------------------------------------------------------------
+
+
+def test_the_model_file_is_the_one_the_manifest_pins() -> None:
+    pinned = pinned_sha256(WEIGHTS_DIR.parent / "weights.json")[MODEL_FILE]
+    assert pinned == MANIFEST["files"][MODEL_FILE]["built_sha256"]
+    assert hashlib.sha256((WEIGHTS_DIR / MODEL_FILE).read_bytes()).hexdigest() == pinned
+
+
+def test_a_model_file_with_another_hash_is_refused(tmp_path: Path) -> None:
+    shutil.copyfile(WEIGHTS_DIR.parent / "weights.json", tmp_path / "weights.json")
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    changed = bytearray((WEIGHTS_DIR / MODEL_FILE).read_bytes())
+    changed[-1000] ^= 0x01
+    (folder / MODEL_FILE).write_bytes(bytes(changed))
+    with pytest.raises(ModelFileError, match="does not match the pinned"):
+        ContentClassifier(weights_dir=folder)
+    shutil.copyfile(WEIGHTS_DIR / MODEL_FILE, folder / MODEL_FILE)
+    assert ContentClassifier(weights_dir=folder).classify(Image.new("RGB", (8, 8))).labels  # the guard above
+
+
+def test_a_missing_weights_folder_names_make_install(tmp_path: Path) -> None:
+    with pytest.raises(ModelFileError, match="make install"):
+        ContentClassifier(weights_dir=tmp_path / "weights")
+
+
+@pytest.mark.parametrize("photo", sorted(REFERENCE["photos"]))
+def test_the_model_agrees_with_the_pytorch_reference(photo: str) -> None:
+    """Within the float16 weights' bound (0.003, tests/tools/model_builds) of an
+    independent PyTorch float32 run (tests/fixtures/classifier_reference.json)."""
+    expected = REFERENCE["photos"][photo]
+    with Image.open(PHOTOS / photo) as image:
+        probabilities = softmax(get_classifier().logits(prepare_image(image)))[0]
+    assert int(np.argmax(probabilities)) == expected["top5"][0]["index"]
+    for entry in expected["top5"]:
+        assert probabilities[entry["index"]] == pytest.approx(entry["probability"], abs=3e-3)
 
 
 # --- expected tags on the fixture photos -----------------------------------------------

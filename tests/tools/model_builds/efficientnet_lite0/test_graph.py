@@ -1,21 +1,28 @@
-"""The ONNX graph: structure, checker, and agreement with an independent PyTorch run
-(tests/fixtures/classifier_reference.json, written by tools/make_classifier_reference.py).
+"""The classifier's ONNX graph (built at build time): structure, checker, and agreement
+of its float32 form with an independent PyTorch run (tests/fixtures/classifier_reference.json,
+written by tools/make_classifier_reference.py).
 
-The app serialises the graph itself (tagging/core/classify/onnx_proto.py); these tests
-parse its bytes with the onnx package, which only tests and tools may import."""
+The builder serialises the graph itself (tools/model_builds/efficientnet_lite0/onnx_proto.py);
+these tests parse its bytes with the onnx package."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
 import pytest
 from PIL import Image
 
-from tagging.core.classify import get_classifier, prepare_image
-from tagging.core.classify.graph import (
+from tagging.core.classify import model as runtime
+from tagging.core.classify import prepare_image
+from tagging.core.classify.model import softmax
+from tagging.core.onnx_models import cpu_session
+from tools.model_builds.efficientnet_lite0.graph import (
     INPUT_NAME,
+    INPUT_SIZE,
+    NUM_CLASSES,
     OPSET,
     OUTPUT_NAME,
     block_specs,
@@ -23,16 +30,11 @@ from tagging.core.classify.graph import (
     fold_batchnorm,
     same_pads,
 )
-from tagging.core.classify.model import softmax
-from tagging.core.classify.weights import WEIGHTS_SHA256, load_state_dict
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+from .conftest import MODEL_FILE
+
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures"
 REFERENCE = json.loads((FIXTURES / "classifier_reference.json").read_text())
-
-
-@pytest.fixture(scope="module")
-def state() -> dict[str, np.ndarray]:
-    return load_state_dict()
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +43,18 @@ def serialised(state: dict[str, np.ndarray]) -> bytes:
 
 
 @pytest.fixture(scope="module")
+def float32_session(state: dict[str, np.ndarray]) -> Any:
+    return cpu_session(build_model(state, fp16=False).to_bytes())
+
+
+@pytest.fixture(scope="module")
 def model(serialised: bytes) -> onnx.ModelProto:
     return onnx.load_from_string(serialised)
+
+
+def test_the_runtime_reads_the_graph_by_the_same_contract() -> None:
+    assert (runtime.INPUT_NAME, runtime.OUTPUT_NAME) == (INPUT_NAME, OUTPUT_NAME)
+    assert (runtime.INPUT_SIZE, runtime.NUM_CLASSES) == (INPUT_SIZE, NUM_CLASSES)
 
 
 def test_graph_passes_the_onnx_checker(model: onnx.ModelProto) -> None:
@@ -64,7 +76,7 @@ def test_serialisation_is_canonical(model: onnx.ModelProto, serialised: bytes) -
 
 
 def test_graph_structure(model: onnx.ModelProto) -> None:
-    ops = [node.op_type for node in model.graph.node]
+    ops = [node.op_type for node in model.graph.node if node.op_type != "Cast"]  # Casts: see test_build.py
     assert "BatchNormalization" not in ops  # folded
     assert ops.count("Conv") == 1 + 15 * 3 + 2 + 1  # stem, 15 expanded blocks, block 0, head
     assert ops.count("Add") == 9  # residual blocks
@@ -73,6 +85,7 @@ def test_graph_structure(model: onnx.ModelProto) -> None:
     for node in model.graph.node:
         if node.op_type == "Clip":
             bounds = {i.name: onnx.numpy_helper.to_array(i) for i in model.graph.initializer if i.name in node.input}
+            assert len(bounds) == 2
             assert sorted(float(v) for v in bounds.values()) == [0.0, 6.0]
 
 
@@ -113,16 +126,18 @@ def test_batchnorm_folding_is_exact_enough(state: dict[str, np.ndarray]) -> None
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
 
 
-def test_reference_was_made_from_the_pinned_weights() -> None:
-    assert REFERENCE["weights_sha256"] == WEIGHTS_SHA256
+def test_reference_was_made_from_the_pinned_weights(manifest: dict[str, Any]) -> None:
+    assert REFERENCE["weights_sha256"] == manifest["files"][MODEL_FILE]["sha256"]
     assert len(REFERENCE["photos"]) >= 7
 
 
 @pytest.mark.parametrize("photo", sorted(REFERENCE["photos"]))
-def test_onnxruntime_matches_pytorch_reference(photo: str) -> None:
+def test_the_float32_graph_matches_the_pytorch_reference(photo: str, float32_session: Any) -> None:
+    """The graph itself, before any float16 rounding (the shipped model is compared
+    with this one in test_build.py)."""
     expected = REFERENCE["photos"][photo]
-    classifier = get_classifier()
-    logits = classifier.logits(prepare_image(Image.open(FIXTURES / "photos" / photo)))[0]
+    x = prepare_image(Image.open(FIXTURES / "photos" / photo))
+    logits = float32_session.run([OUTPUT_NAME], {INPUT_NAME: x})[0][0]
     probabilities = softmax(logits)
 
     top5 = [int(i) for i in np.argsort(-probabilities)[:5]]

@@ -1,4 +1,4 @@
-"""The in-house ONNX writer (tagging/core/classify/onnx_proto.py) against the onnx package.
+"""The in-house ONNX writer (tools/model_builds/efficientnet_lite0/onnx_proto.py) against the onnx package.
 
 Every message the writer produces must be byte-identical to what ``onnx.helper`` +
 protobuf serialise for the same content, and the whole classifier model must give the
@@ -19,10 +19,12 @@ from hypothesis import strategies as st
 from onnx import helper, numpy_helper
 from PIL import Image
 
-from tagging.core.classify import graph as classifier_graph
 from tagging.core.classify.model import prepare_image
-from tagging.core.classify.onnx_proto import (
+from tools.model_builds.efficientnet_lite0 import graph as classifier_graph
+from tools.model_builds.efficientnet_lite0.onnx_proto import (
+    DATA_TYPES,
     FLOAT,
+    FLOAT16,
     Graph,
     Model,
     Node,
@@ -31,9 +33,8 @@ from tagging.core.classify.onnx_proto import (
     _attribute,
     varint,
 )
-from tagging.core.classify.weights import load_state_dict
 
-PHOTOS = Path(__file__).resolve().parents[2] / "fixtures" / "photos"
+PHOTOS = Path(__file__).resolve().parents[3] / "fixtures" / "photos"
 INT64 = st.integers(min_value=-(1 << 63), max_value=(1 << 63) - 1)
 
 
@@ -126,11 +127,18 @@ def test_attribute_rejects_values_it_cannot_type(value: object) -> None:
         np.array([0, 255], dtype=np.uint8),
         np.array([-128, 127], dtype=np.int8),
         np.array([math.pi, -0.0], dtype=np.float64),
+        np.array([[1.5, -65504.0, 6.1e-5], [0.0, -0.0, 1e-7]], dtype=np.float16),  # incl. a subnormal
     ],
     ids=lambda a: f"{a.dtype}{list(a.shape)}",
 )
 def test_tensor_matches_onnx(array: np.ndarray) -> None:
     assert Tensor("t", array)._encode().to_bytes() == numpy_helper.from_array(array, "t").SerializeToString()
+
+
+def test_data_type_numbers_are_onnxs() -> None:
+    assert (FLOAT, FLOAT16) == (onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16)
+    for dtype, number in DATA_TYPES.items():
+        assert helper.np_dtype_to_tensor_dtype(dtype) == number
 
 
 def test_big_endian_tensor_is_written_little_endian() -> None:
@@ -140,7 +148,7 @@ def test_big_endian_tensor_is_written_little_endian() -> None:
     np.testing.assert_array_equal(numpy_helper.to_array(written), values)
 
 
-@pytest.mark.parametrize("dtype", [np.float16, np.bool_, np.complex64, object])
+@pytest.mark.parametrize("dtype", [np.bool_, np.complex64, np.uint16, object])
 def test_tensor_rejects_unsupported_dtypes(dtype: type) -> None:
     with pytest.raises(ValueError, match="unsupported dtype"):
         Tensor("t", np.zeros(2, dtype=dtype))
@@ -157,6 +165,9 @@ def test_node_matches_onnx() -> None:
     # helper.make_node sorts attributes by name; so does the writer
     expected = helper.make_node("Conv", ["x", "w"], ["y"], name="c", strides=[2, 2], group=1, pads=[0, 0, 1, 1])
     assert node._encode().to_bytes() == expected.SerializeToString()
+    cast = Node("Cast", ["w.fp16"], ["w"], name="w.cast", attributes={"to": FLOAT})
+    expected = helper.make_node("Cast", ["w.fp16"], ["w"], name="w.cast", to=onnx.TensorProto.FLOAT)
+    assert cast._encode().to_bytes() == expected.SerializeToString()
     custom = Node("Thing", [], ["z"], domain="com.example", attributes={"kind": "a"})
     expected = helper.make_node("Thing", [], ["z"], domain="com.example", kind="a")
     assert custom._encode().to_bytes() == expected.SerializeToString()
@@ -166,12 +177,13 @@ def small_model() -> Model:
     graph = Graph(
         "small",
         [
+            Node("Cast", ["w.fp16"], ["w"], name="w.cast", attributes={"to": FLOAT}),
             Node("MatMul", ["x", "w"], ["xw"], name="matmul"),
             Node("Add", ["xw", "b"], ["sum"], name="add"),
             Node("Clip", ["sum", "lo", "hi"], ["y"], name="clip"),
         ],
         [
-            Tensor("w", np.arange(6, dtype=np.float32).reshape(3, 2) - 2.5),
+            Tensor("w.fp16", np.arange(6, dtype=np.float16).reshape(3, 2) - 2.5),
             Tensor("b", np.array([0.5, -0.5], dtype=np.float32)),
             Tensor("lo", np.array(0.0, dtype=np.float32)),
             Tensor("hi", np.array(6.0, dtype=np.float32)),
@@ -190,17 +202,20 @@ def test_small_model_matches_onnx_and_runs() -> None:
     onnx.checker.check_model(onnx.load_from_string(serialised), full_check=True)
     session = ort.InferenceSession(serialised, providers=["CPUExecutionProvider"])
     x = np.array([[1.0, 2.0, 3.0], [-1.0, 0.0, 10.0]], dtype=np.float32)
-    w, b = model.graph.initializers[0].array, model.graph.initializers[1].array
+    w, b = model.graph.initializers[0].array.astype(np.float32), model.graph.initializers[1].array
+    assert model.graph.initializers[0].array.dtype == np.float16
     np.testing.assert_array_equal(session.run(["y"], {"x": x})[0], np.clip(x @ w + b, 0.0, 6.0))
 
 
 @pytest.fixture(scope="module")
-def classifier_model() -> Model:
-    return classifier_graph.build_model(load_state_dict())
+def classifier_model(state: dict[str, np.ndarray]) -> Model:
+    return classifier_graph.build_model(state)
 
 
 def test_classifier_model_matches_onnx_helper(classifier_model: Model) -> None:
-    """The whole 18 MB model, written by the writer and by onnx.helper: same bytes."""
+    """The whole 9.7 MB model (float16 and float32 initializers, Casts), written by the
+    writer and by onnx.helper: same bytes."""
+    assert any(t.array.dtype == np.float16 for t in classifier_model.graph.initializers)
     assert classifier_model.to_bytes() == to_onnx(classifier_model).SerializeToString()
 
 

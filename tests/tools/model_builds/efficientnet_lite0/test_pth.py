@@ -1,28 +1,27 @@
-"""Reading the EfficientNet-Lite0 weights without torch: allow-list, checksum, layout."""
+"""Reading the EfficientNet-Lite0 ``.pth`` without torch (build time): allow-list, layout."""
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import pickle
-import shutil
 import struct
 from collections import OrderedDict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
-from tagging.core.classify.weights import (
-    WEIGHTS_SHA256,
+from tools.model_builds.efficientnet_lite0.pth import (
     RestrictedUnpickler,
     UnsafeWeightsError,
-    WeightsChecksumError,
     WeightsError,
-    default_weights_path,
-    load_state_dict,
     parse_state_dict,
-    sha256_of,
+    read_state_dict,
 )
+
+from .conftest import MODEL_FILE
 
 MAGIC = 0x1950A86A20F9469CFC6C
 
@@ -49,13 +48,8 @@ def _legacy_file(main: bytes, keys: list[str] | None = None, storages: bytes = b
     return out
 
 
-@pytest.fixture(scope="module")
-def state() -> dict[str, np.ndarray]:
-    return load_state_dict()
-
-
-def test_pinned_checksum_matches_the_installed_wheel() -> None:
-    assert sha256_of(default_weights_path()) == WEIGHTS_SHA256
+def test_the_manifest_pins_the_installed_wheels_file(manifest: dict[str, Any], source: bytes) -> None:
+    assert hashlib.sha256(source).hexdigest() == manifest["files"][MODEL_FILE]["sha256"]
 
 
 def test_state_dict_layout(state: dict[str, np.ndarray]) -> None:
@@ -156,24 +150,8 @@ def test_a_minimal_legacy_file_round_trips() -> None:
         parse_state_dict(_legacy_file(main, ["1"], blob))
 
 
-def test_checksum_pin_refuses_a_tampered_copy(tmp_path: Path) -> None:
-    copy = tmp_path / "weights.pth"
-    shutil.copyfile(default_weights_path(), copy)
-    assert load_state_dict(copy)["_fc.bias"].shape == (1000,)
-
-    raw = bytearray(copy.read_bytes())
-    raw[-100] ^= 0x01  # one bit of one classifier weight
-    copy.write_bytes(bytes(raw))
-    with pytest.raises(WeightsChecksumError, match="does not match"):
-        load_state_dict(copy)
-    # the tampered file is still well-formed: only the pin catches it
-    assert load_state_dict(copy, expected_sha256=None)["_fc.bias"].shape == (1000,)
-
-
-def test_truncated_file_is_rejected(tmp_path: Path) -> None:
-    copy = tmp_path / "weights.pth"
-    copy.write_bytes(default_weights_path().read_bytes()[:-10])
-    with pytest.raises(WeightsChecksumError):
-        load_state_dict(copy)
+def test_truncated_file_is_rejected(source: bytes) -> None:
     with pytest.raises(WeightsError, match="truncated"):
-        load_state_dict(copy, expected_sha256=None)
+        read_state_dict(source[:-10])
+    with pytest.raises(WeightsError, match="unexpected bytes"):
+        read_state_dict(source + b"\0")

