@@ -13,9 +13,10 @@ the models at their chosen input sizes"):
 - ``decode_bound``: Pillow draft decode + resize to the classifier's 224 px input
   (:func:`bench.tagging_speed.decode_bound`);
 - ``model.<analyser name>``: the time that analyser's ``analyse()`` spent inside
-  onnxruntime (``InferenceSession.run``, timed around every call), i.e. its networks
-  at the input sizes it chose, on the inputs it really made. Nothing in the product
-  knows about the bench: any analyser that runs a network on onnxruntime is counted.
+  onnxruntime (``InferenceSession.run``, timed around every call by
+  :class:`bench.timing.InferenceClock`), i.e. its networks at the input sizes it chose,
+  on the inputs it really made. Nothing in the product knows about the bench: any
+  analyser that runs a network on onnxruntime is counted.
 
 ``all_over_bound`` = (decode + every analyser + finish) / (decode_bound + every model).
 """
@@ -28,50 +29,10 @@ from collections.abc import Callable
 from typing import Any
 
 from bench import photos as bench_photos
-from bench.tagging_speed import _timed, decode_bound
+from bench.tagging_speed import decode_bound
+from bench.timing import InferenceClock, timed, timed_with_models
 
 MAX_PIXELS = 10**9
-
-
-class _InferenceClock:
-    """Adds up the time spent inside onnxruntime's ``Session.run`` while installed (the
-    method is patched on the class, before any model is built, so every session of
-    every analyser is timed)."""
-
-    def __init__(self, clock: Callable[[], float]) -> None:
-        self.clock = clock
-        self.spent = 0.0
-
-    def __enter__(self) -> _InferenceClock:
-        from onnxruntime.capi.onnxruntime_inference_collection import Session
-
-        self._session_class, self._real = Session, Session.run
-        meter, real = self, Session.run
-
-        def timed_run(session: Any, *args: Any, **kwargs: Any) -> Any:
-            started = meter.clock()
-            try:
-                return real(session, *args, **kwargs)
-            finally:
-                meter.spent += meter.clock() - started
-
-        Session.run = timed_run  # type: ignore[method-assign]
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._session_class.run = self._real  # type: ignore[method-assign]
-
-
-def _analyser_and_model(run: Callable[[], object], meter: _InferenceClock, repeats: int) -> tuple[float, float]:
-    """Median ms of ``run`` and median ms of it spent in onnxruntime, over ``repeats``."""
-    totals, models = [], []
-    for _ in range(repeats):
-        meter.spent = 0.0
-        started = meter.clock()
-        run()
-        totals.append(meter.clock() - started)
-        models.append(meter.spent)
-    return statistics.median(totals) * 1000, statistics.median(models) * 1000
 
 
 def measure(
@@ -84,21 +45,21 @@ def measure(
     from tagging.core.analysis.pipeline import analyse, default_analysers
     from tagging.core.analysis.thumbnail import make_thumbnail
 
-    with _InferenceClock(clock) as meter:
+    with InferenceClock(clock) as meter:
         analysers = default_analysers()
         analyse(next(iter(photos.values())), MAX_PIXELS, analysers)  # warm: build every model once
         per_image: dict[str, dict[str, float]] = {}
         for name, data in photos.items():
             image = decode(data, MAX_PIXELS)
-            row = {"decode": _timed(lambda data=data: decode(data, MAX_PIXELS), repeats, clock)}
+            row = {"decode": timed(lambda data=data: decode(data, MAX_PIXELS), repeats, clock)}
             models: dict[str, float] = {}
             for analyser in analysers:
-                row[analyser.name], model_ms = _analyser_and_model(
+                row[analyser.name], model_ms, _ = timed_with_models(
                     lambda a=analyser, image=image: a.analyse(image), meter, repeats
                 )
                 if model_ms > 0:
                     models[f"model.{analyser.name}"] = model_ms
-            row["finish"] = _timed(
+            row["finish"] = timed(
                 lambda image=image, data=data: (
                     make_thumbnail(image),
                     perceptual_hash(image.preview),
@@ -107,7 +68,7 @@ def measure(
                 repeats,
                 clock,
             )
-            row["decode_bound"] = _timed(lambda data=data: decode_bound(data), repeats, clock)
+            row["decode_bound"] = timed(lambda data=data: decode_bound(data), repeats, clock)
             per_image[name] = {**row, **models}
     return {"per_image": per_image}
 

@@ -21,6 +21,7 @@ MIN_POLLING_INTERVAL = 0.1  # seconds; the host's floor and the first back-off s
 LOCAL_MAX_POLLING_INTERVAL = 2.0  # seconds; the default when running locally
 MAX_BATCH_SIZE = 32
 ENCODINGS = ("base64", "none")
+MIN_LEASE_SECONDS, MAX_LEASE_SECONDS = 15.0, 60.0  # what Blob Storage grants (and the host accepts)
 _TIMESPAN = re.compile(r"^(?:(\d+)\.)?(\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d{1,7}))?$")
 
 
@@ -41,9 +42,19 @@ class QueueOptions:
 
 
 @dataclass(frozen=True)
+class SingletonOptions:
+    """``singleton``: the blob lease that keeps a timer to one instance (the host's
+    ``SingletonOptions``, listener lock). Seconds."""
+
+    listener_lock_period: float = MAX_LEASE_SECONDS
+    listener_lock_recovery_polling_interval: float = 60.0
+
+
+@dataclass(frozen=True)
 class HostConfig:
     route_prefix: str = DEFAULT_ROUTE_PREFIX
     queues: QueueOptions = QueueOptions()
+    singleton: SingletonOptions = SingletonOptions()
     function_timeout: float | None = None  # seconds; reported, not enforced
     log_levels: dict[str, str] = field(default_factory=dict)  # logging.logLevel
 
@@ -105,6 +116,7 @@ def parse_host_config(document: Mapping[str, Any]) -> HostConfig:
     return HostConfig(
         route_prefix=route_prefix,
         queues=parse_queue_options(_get(extensions, "queues") or {}),
+        singleton=parse_singleton_options(_get(document, "singleton") or {}),
         function_timeout=None if timeout in (None, "", "-1") else parse_timespan(timeout, "functionTimeout"),
         log_levels={str(k): str(v) for k, v in levels.items()} if isinstance(levels, dict) else {},
     )
@@ -130,6 +142,22 @@ def parse_queue_options(section: Mapping[str, Any], cpus: int | None = None) -> 
         max_dequeue_count=_int(section, "maxDequeueCount", 5, 1, 10_000),
         message_encoding=encoding,
     )
+
+
+def parse_singleton_options(section: Mapping[str, Any]) -> SingletonOptions:
+    """``singleton`` with the host's defaults and limits: a listener lock of 15-60 s
+    (default 60), polled for every ``listenerLockRecoveryPollingInterval`` (default 1 min,
+    at least 15 s) by the instances without it. The other keys (``lockPeriod``, the
+    acquisition ones) are for ``[Singleton]`` functions, which Python apps cannot declare."""
+    period = _get(section, "listenerLockPeriod")
+    lock = MAX_LEASE_SECONDS if period is None else parse_timespan(period, "singleton.listenerLockPeriod")
+    if not MIN_LEASE_SECONDS <= lock <= MAX_LEASE_SECONDS:
+        raise HostConfigError("singleton.listenerLockPeriod must be from 00:00:15 to 00:01:00 (a blob lease)")
+    polling = _get(section, "listenerLockRecoveryPollingInterval")
+    recovery = 60.0 if polling is None else parse_timespan(polling, "singleton.listenerLockRecoveryPollingInterval")
+    if recovery < MIN_LEASE_SECONDS:
+        raise HostConfigError("singleton.listenerLockRecoveryPollingInterval must be at least 00:00:15")
+    return SingletonOptions(listener_lock_period=lock, listener_lock_recovery_polling_interval=recovery)
 
 
 def _int(section: Mapping[str, Any], name: str, default: int, low: int, high: int) -> int:

@@ -2,12 +2,20 @@
 
 - **One runner at a time per function.** The host's ``TimerListener`` is
   ``[Singleton(Mode = SingletonMode.Listener)]``: only the instance holding a blob lease
-  in host storage (``azure-webjobs-hosts``) listens, the others retry. The runner does
-  the same with a blob lease on ``locks/<host id>/Host.Functions.<name>.Listener``, so
-  with ``--workers N`` (or two runners on one storage account) exactly one process runs
-  a timer. The lease is ``LOCK_SECONDS`` (15 s) renewed every 5 s, and a process without
-  it retries every ``LOCK_RETRY_SECONDS`` (5 s), so a killed holder is replaced within
-  about 20 s (the host: a 60 s listener lock, recovery polled every minute).
+  in host storage (``azure-webjobs-hosts``) listens. The runner does the same with a
+  blob lease on ``locks/<host id>/Host.Functions.<name>.Listener``, so with
+  ``--workers N`` (or two runners on one storage account) exactly one process runs a
+  timer. As in the host (``SingletonOptions``, ``SingletonManager``): the lease is
+  host.json's ``singleton.listenerLockPeriod`` (default 60 s), renewed at half of it,
+  sooner after a failed renewal (the interval halves, down to 1 s); a process without it
+  tries again every ``singleton.listenerLockRecoveryPollingInterval`` (default 1 min), so
+  a killed holder is replaced within lease + polling interval. A renewal refused by
+  storage (4xx: the lease expired and another process took it, or the blob is gone)
+  means the lock is lost: the host logs an error and shuts itself down, stopping every
+  listener; the runner stops this timer (the invocation in progress finishes) and goes
+  back to polling for the lock, as the restarted host would. One addition: a process
+  whose renewal is overdue when an occurrence comes (it was starved or storage was
+  slow) renews first, and does not invoke if the lock is lost.
 - **No overlap.** Invocations of one timer run one after another: the next occurrence
   is computed after an invocation finishes, from its start time (or the scheduled
   ``Next`` if it fired early); an occurrence missed meanwhile fires at once, once.
@@ -44,6 +52,7 @@ from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsE
 from azure.functions.timer import TimerRequest
 from azure.storage.blob.aio import BlobClient, BlobLeaseClient, BlobServiceClient
 
+from .hostconfig import SingletonOptions
 from .indexing import TimerFunction
 from .invoker import Invoker, log_invocation, new_invocation_id
 from .queue_listener import STORAGE_LOG, STORAGE_WARNING_INTERVAL
@@ -52,10 +61,8 @@ from .schedule import Schedule, next_occurrences
 log = logging.getLogger(__package__)
 HOSTS_CONTAINER = "azure-webjobs-hosts"
 HOST_ID_SETTING = "AzureFunctionsWebHost__hostid"
-LOCK_SECONDS = 15  # the shortest lease Blob Storage grants
-LOCK_RENEW_SECONDS = 5.0
-LOCK_RETRY_SECONDS = 5.0
-RELEASE_SECONDS = 5.0  # a stop gives up releasing the lock after this (it lapses within LOCK_SECONDS)
+MIN_RENEW_SECONDS = 1.0  # the host's MinimumLeaseRenewalInterval
+RELEASE_SECONDS = 5.0  # a stop gives up releasing the lock after this (it lapses within the lease period)
 NEVER = datetime(1, 1, 1, tzinfo=UTC)  # .NET default(DateTime): "never"
 
 
@@ -129,9 +136,17 @@ def check_past_due(
 class TimerListener:
     """Runs one timer function while this process holds its singleton lock."""
 
-    def __init__(self, function: TimerFunction, invoker: Invoker, service: BlobServiceClient, host: str) -> None:
+    def __init__(
+        self, function: TimerFunction, invoker: Invoker, service: BlobServiceClient, host: str,
+        singleton: SingletonOptions | None = None,
+    ) -> None:  # fmt: skip
         self.function = function
         self._invoker = invoker
+        singleton = singleton or SingletonOptions()
+        self.lock_seconds = int(singleton.listener_lock_period)
+        self.renew_seconds = singleton.listener_lock_period / 2  # the host renews halfway to expiry
+        self.recovery_seconds = singleton.listener_lock_recovery_polling_interval
+        self._renew_due = 0.0  # time.monotonic() when the next renewal is due
         container = service.get_container_client(HOSTS_CONTAINER)
         self._container = container
         self._lock_blob: BlobClient = container.get_blob_client(f"locks/{host}/Host.Functions.{function.name}.Listener")
@@ -151,7 +166,7 @@ class TimerListener:
         """Acquire the lock, run the schedule while holding it, repeat until stopped."""
         while not self._stop.is_set():
             if not await self._acquire():
-                await self._sleep(LOCK_RETRY_SECONDS)
+                await self._sleep(self.recovery_seconds)
                 continue
             schedule = self.function.schedule
             assert schedule is not None
@@ -161,16 +176,22 @@ class TimerListener:
             renewing = asyncio.create_task(self._renew())
             try:
                 await self._listen()
-            except AzureError as error:
-                self._warn(f"timer {self.function.name}: storage error ({type(error).__name__}); retrying")
-            except Exception:
-                log.exception("timer %s: listener failed; retrying", self.function.name)
-                await self._release()
-                await self._sleep(LOCK_RETRY_SECONDS)
+            except Exception as error:
+                if isinstance(error, AzureError):
+                    self._warn(f"timer {self.function.name}: storage error ({type(error).__name__}); retrying")
+                else:
+                    log.exception("timer %s: listener failed; retrying", self.function.name)
+                renewing.cancel()
+                await self._release()  # or a new acquisition would conflict with this process's own lease
+                await self._sleep(self.recovery_seconds)
             finally:
                 renewing.cancel()
-            if self._lost.is_set() and not self._stop.is_set():
-                log.warning("timer %s: singleton lock lost; another process may run it now", self.function.name)
+            if self._lost.is_set():
+                # Cleared, or every _sleep below would return at once (polling storage in a loop).
+                self._lost.clear()
+                if not self._stop.is_set():
+                    log.warning("timer %s: stopped after losing the singleton lock; polling for it every %.0f s",
+                                self.function.name, self.recovery_seconds)  # fmt: skip
 
     def stop_polling(self) -> None:
         self._stop.set()
@@ -197,8 +218,9 @@ class TimerListener:
                 if not _conflict(error):
                     raise
             lease = BlobLeaseClient(self._lock_blob)
-            await lease.acquire(lease_duration=LOCK_SECONDS)
+            await lease.acquire(lease_duration=self.lock_seconds)
             self._lease = lease
+            self._renew_due = time.monotonic() + self.renew_seconds
             return True
         except HttpResponseError as error:
             if _conflict(error):
@@ -209,25 +231,50 @@ class TimerListener:
         return False
 
     async def _renew(self) -> None:
-        while True:
-            await asyncio.sleep(LOCK_RENEW_SECONDS)
-            try:
-                assert self._lease is not None
-                await self._lease.renew()
-            except HttpResponseError as error:
-                if _conflict(error) or isinstance(error, ResourceNotFoundError):
-                    self._lease = None
-                    self._lost.set()
-                    return
-                self._warn(f"timer {self.function.name}: lock renewal failed ({error.status_code}); retrying")
-            except AzureError as error:
-                self._warn(f"timer {self.function.name}: lock renewal failed ({type(error).__name__}); retrying")
+        """Renew when due (halfway to expiry); after a failed renewal the next comes after
+        half the previous interval, at least MIN_RENEW_SECONDS (the host's
+        LinearSpeedupStrategy). Ends when the lock is lost."""
+        interval = self.renew_seconds
+        while not self._lost.is_set():
+            await asyncio.sleep(max(0.0, self._renew_due - time.monotonic()))
+            if await self._renew_once():
+                interval = self.renew_seconds
+            elif not self._lost.is_set():
+                interval = max(interval / 2, MIN_RENEW_SECONDS)
+                self._renew_due = time.monotonic() + interval
+
+    async def _renew_once(self) -> bool:
+        """One renewal; True when it succeeded. A 4xx answer (the lease expired and was
+        taken, or the blob is gone) sets ``_lost``; anything else is a failed attempt.
+        An attempt is given at most half the lease period (the SDK's own timeouts are
+        longer): after that the lease could lapse while it waits."""
+        lease = self._lease
+        if lease is None:
+            return False
+        started = time.monotonic()
+        try:
+            await asyncio.wait_for(lease.renew(), self.renew_seconds)
+        except HttpResponseError as error:
+            if error.status_code is not None and 400 <= error.status_code < 500:
+                log.error("timer %s: singleton lock renewal failed with %s (%s): the lock is lost. The host shuts "
+                          "itself down here; the runner stops this timer", self.function.name, error.status_code,
+                          getattr(error, "error_code", None) or "no error code")  # fmt: skip
+                self._lease = None
+                self._lost.set()
+                return False
+            self._warn(f"timer {self.function.name}: lock renewal failed ({error.status_code}); retrying sooner")
+            return False
+        except (AzureError, TimeoutError) as error:
+            self._warn(f"timer {self.function.name}: lock renewal failed ({type(error).__name__}); retrying sooner")
+            return False
+        self._renew_due = started + self.renew_seconds
+        return True
 
     async def _release(self) -> None:
         lease, self._lease = self._lease, None
         if lease is None:
             return
-        with contextlib.suppress(TimeoutError, AzureError):  # it lapses within LOCK_SECONDS
+        with contextlib.suppress(TimeoutError, AzureError):  # it lapses within the lease period
             await asyncio.wait_for(lease.release(), RELEASE_SECONDS)
 
     # -- the schedule ------------------------------------------------------------------
@@ -258,6 +305,12 @@ class TimerListener:
             delay = (self.status.next - utc_now()).total_seconds()
             if delay > 0 and await self._sleep(delay):
                 return  # stopped or lost the lock
+            if time.monotonic() >= self._renew_due:
+                # The renewal is overdue (this process was starved, or storage is slow):
+                # the lease may have lapsed and been taken. Renew before invoking.
+                await self._renew_once()
+                if self._lost.is_set():
+                    return
             await self._invoke(utc_now())
 
     async def _invoke(self, started_at: datetime, past_due: bool = False, run_on_startup: bool = False) -> None:

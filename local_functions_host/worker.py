@@ -120,7 +120,7 @@ async def _serve(options: WorkerOptions) -> int:
             listeners.append(QueueListener(function, config.queues, invoker, clients, notify, options.lease_seconds))
     blobs = BlobPool()
     timers = [
-        TimerListener(f, invoker, blobs.service(f.connection_string), host_id(options.app_dir))
+        TimerListener(f, invoker, blobs.service(f.connection_string), host_id(options.app_dir), config.singleton)
         for f in functions if isinstance(f, TimerFunction)
     ]  # fmt: skip
     pollers: list[QueueListener | TimerListener] = [*listeners, *timers]

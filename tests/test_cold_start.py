@@ -13,9 +13,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFERRED = [
-    "numpy", "PIL.Image", "pillow_heif", "onnxruntime", "azure.core", "azure.storage.blob", "azure.storage.queue",
-    "azure.data.tables", "azure.identity", "tagging.core.analysis", "tagging.core.classify", "tagging.core.people",
-    "tagging.core.safety", "tagging.core.text",
+    "numpy", "PIL.Image", "pi_heif", "pillow_heif", "onnxruntime", "azure.core", "azure.storage.blob",
+    "azure.storage.queue", "azure.data.tables", "azure.identity", "tagging.core.analysis", "tagging.core.classify",
+    "tagging.core.people", "tagging.core.safety", "tagging.core.text",
 ]  # fmt: skip
 
 

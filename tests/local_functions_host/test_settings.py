@@ -15,7 +15,13 @@ from local_functions_host.appsettings import (
     load_local_settings,
     resolve,
 )
-from local_functions_host.hostconfig import HostConfigError, load_host_config, parse_queue_options, parse_timespan
+from local_functions_host.hostconfig import (
+    HostConfigError,
+    load_host_config,
+    parse_queue_options,
+    parse_singleton_options,
+    parse_timespan,
+)
 from local_functions_host.queue_listener import Backoff, InvalidMessageEncoding, decode_body, poison_queue_name
 
 from .conftest import ROOT
@@ -102,6 +108,21 @@ def test_the_projects_host_json_and_overrides(tmp_path):
 def test_queue_options_the_host_refuses(section):
     with pytest.raises(HostConfigError):
         parse_queue_options(section)
+
+
+def test_singleton_options_follow_the_hosts_defaults_limits_and_overrides(tmp_path):
+    # The host's SingletonOptions: a 60 s listener lock, recovery polled every minute.
+    default = load_host_config(tmp_path, env={}).singleton
+    assert (default.listener_lock_period, default.listener_lock_recovery_polling_interval) == (60, 60)
+    overridden = load_host_config(tmp_path, env={
+        "AzureFunctionsJobHost__singleton__listenerLockPeriod": "00:00:15",
+        "AzureFunctionsJobHost__singleton__listenerLockRecoveryPollingInterval": "00:00:20",
+    }).singleton  # fmt: skip
+    assert (overridden.listener_lock_period, overridden.listener_lock_recovery_polling_interval) == (15, 20)
+    for refused in ({"listenerLockPeriod": "00:00:14"}, {"listenerLockPeriod": "00:01:01"},
+                    {"listenerLockRecoveryPollingInterval": "00:00:10"}):  # fmt: skip
+        with pytest.raises(HostConfigError):
+            parse_singleton_options(refused)
 
 
 def test_default_new_batch_threshold_scales_with_cpus():

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -186,20 +187,63 @@ def test_timers_fire_on_schedule_in_one_worker_without_overlap(azurite, start_ru
     # strict=False: the last tick's done has no following start (or it is still running).
     for previous, following in zip(done, ticks[1:], strict=False):
         assert following["t"] >= previous["t"]
-    # Two workers, one timer runner: every timer ran in the same process.
-    assert len({r["pid"] for r in records.all()}) == 1
-    holder = ticks[0]["pid"]
-
-    # The holder dies without releasing its lock: the other worker (or the restarted
-    # one) takes the timer over once the 15 s lease lapses.
-    os.kill(holder, signal.SIGKILL)
-    wait_until(lambda: any(r["pid"] != holder for r in records.where("tick_start")), timeout=40)
-    after = [r for r in records.all() if r["t"] > ticks[-1]["t"] and r["function"].startswith("tick")]
-    assert len({r["pid"] for r in after if r["pid"] != holder}) == 1
+    # Two workers, one runner per timer: each timer ran in one process (each has its own
+    # lock, as in the host, so two timers may well run in different workers). The lease
+    # is the host's default (60 s, first renewed after 30 s): however starved its holder
+    # is, nothing can take a timer from it within this test's ~20 s.
+    pids: dict[str, set[int]] = {}
+    for record in records.all():
+        pids.setdefault(record["function"].removesuffix("_start").removesuffix("_done"), set()).add(record["pid"])
+    assert set(pids) == {"tick", "daily", "monitored"} and all(len(p) == 1 for p in pids.values()), pids
 
     # The monitored timer recorded its status after running.
     blob = BlobServiceClient.from_connection_string(azurite.connection_string).get_blob_client(
         "azure-webjobs-hosts", f"timers/{host}/Host.Functions.monitored/status")
     status = ScheduleStatus.parse(blob.download_blob().readall())
     assert status is not None and status.next > datetime.now(UTC) and status.last != NEVER
+    assert runner.stop() == 0
+
+
+@pytest.mark.e2e
+def test_a_starved_holder_loses_its_timer_to_the_other_worker_and_stands_down(azurite, start_runner, tmp_path):
+    """The holder is frozen (SIGSTOP) past its lease: the other worker takes the timer
+    over; when the holder resumes, its overdue renewal is refused (409) and it runs no
+    further occurrence, as the host stops its listeners then. The starvation that made
+    a loaded machine run the timer in two workers, reproduced on purpose."""
+    host = f"runner-test-{token()}"
+    records = Records(tmp_path / "records.jsonl")
+    env = runner_env(
+        azurite.connection_string, RUNNER_TEST_RECORDS=str(records.path), AzureFunctionsWebHost__hostid=host,
+        TICK_SCHEDULE="*/1 * * * * *", TICK_SECONDS="0.5", DAILY_SCHEDULE="0 0 0 1 1 *",
+        MONITORED_SCHEDULE="0 0 0 1 1 *",
+        # host.json's singleton section, at the shortest the host accepts.
+        AzureFunctionsJobHost__singleton__listenerLockPeriod="00:00:15",
+        AzureFunctionsJobHost__singleton__listenerLockRecoveryPollingInterval="00:00:15",
+    )  # fmt: skip
+    runner = start_runner(TIMER_APP, env, "--workers", "2", use_example=False)
+    records.wait_for(lambda r: len([x for x in r if x["function"] == "tick_done"]) >= 2, timeout=30)
+    holder = records.where("tick_start")[0]["pid"]
+
+    # No HTTP request until it resumes: it may be the frozen worker that accepts it.
+    os.kill(holder, signal.SIGSTOP)
+    try:
+        # The other worker polls every 15 s; the holder's lease lapses within 15 s.
+        wait_until(lambda: any(r["pid"] != holder for r in records.where("tick_start")), timeout=45)
+    finally:
+        os.kill(holder, signal.SIGCONT)
+    resumed = time.time()
+    successor = next(r["pid"] for r in records.where("tick_start") if r["pid"] != holder)
+
+    wait_until(lambda: "singleton lock renewal failed with 409" in runner.log(), timeout=20)
+    stood_down = time.time()
+    records.wait_for(lambda r: len([x for x in r if x["function"] == "tick_start" and x["t"] > stood_down]) >= 3,
+                     timeout=20)  # fmt: skip
+    # After resuming, the holder may finish the run it was frozen in, but starts none.
+    assert {r["pid"] for r in records.where("tick_start") if r["t"] > resumed} == {successor}
+    assert "stopped after losing the singleton lock" in runner.log()
+    os.kill(holder, 0)  # alive: only its timer stopped (the host would restart itself)
+    # The successor's runs do not overlap either.
+    mine = [r for r in records.all() if r["pid"] == successor and r["function"].startswith("tick")]
+    assert [r["function"] for r in mine[: len(mine) // 2 * 2]] == ["tick_start", "tick_done"] * (len(mine) // 2)
+    assert requests.get(runner.url("/api/ping"), timeout=5).text == "pong"
     assert runner.stop() == 0

@@ -9,11 +9,36 @@ from PIL import Image
 def solid(
     colour: tuple[int, int, int] = (200, 30, 30), size: tuple[int, int] = (64, 48), fmt: str = "JPEG", **save
 ) -> bytes:
-    """An image of one colour in ``fmt`` (any Pillow format name)."""
+    """An image of one colour in ``fmt`` (any Pillow format name, or HEIF)."""
     mode = "RGBA" if fmt in ("PNG", "WEBP") and save.pop("alpha", False) else "RGB"
     image = Image.new(mode, size, colour + ((128,) if mode == "RGBA" else ()))
+    if fmt == "HEIF":
+        return heic([image], **save)
     out = io.BytesIO()
     image.save(out, fmt, **save)
+    return out.getvalue()
+
+
+def heic(frames: list[Image.Image], primary: int = 0, orientation: int | None = None, quality: int = 90) -> bytes:
+    """A HEIC holding ``frames`` as its top-level images, ``frames[primary]`` the primary one.
+
+    ``orientation``: EXIF orientation of the pictures as stored (6 = shown rotated 90° CW);
+    the encoder writes it as the HEIF transformation (irot/imir) that decoders apply.
+    Encoded with pillow-heif (dev only: the app's pi-heif has no encoder), through its
+    own API, so Pillow's HEIF opener stays the app's.
+    """
+    import pillow_heif
+
+    heif = pillow_heif.from_pillow(frames[0])
+    for frame in frames[1:]:
+        heif.add_from_pillow(frame)
+    extra = {}
+    if orientation is not None:
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        extra["exif"] = exif.tobytes()
+    out = io.BytesIO()
+    heif.save(out, quality=quality, primary_index=primary, **extra)
     return out.getvalue()
 
 

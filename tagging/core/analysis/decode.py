@@ -47,7 +47,9 @@ _MMAP_THRESHOLD_BYTES = 8 * 1024 * 1024
 def _pil() -> Any:  # the PIL.Image module
     """PIL.Image, set up once for the app.
 
-    - HEIC/HEIF from phones through pillow-heif (AVIF is built into Pillow).
+    - HEIC/HEIF from phones through pi-heif, pillow-heif's decode-only build (libheif
+      and libde265, LGPL, without the GPL x265 encoder): the app never writes HEIC.
+      AVIF is Pillow's own (libavif).
     - Pillow's own decompression-bomb limit is off: the app's limit (``max_pixels``) is
       checked from the header in :func:`_open`, per call, for every format. Pillow's
       is process-wide (a warning from 89 MP, an error from 179 MP), and turning its
@@ -55,10 +57,10 @@ def _pil() -> Any:  # the PIL.Image module
       thread-safe: concurrent decodes raced on the warning filters, so a 99.8 MP PNG
       was refused alone and decoded when five ran at once.
     """
-    import pillow_heif
+    import pi_heif
     from PIL import Image
 
-    pillow_heif.register_heif_opener()
+    pi_heif.register_heif_opener()
     Image.MAX_IMAGE_PIXELS = None
     _return_large_blocks_to_the_os()
     return Image
@@ -232,9 +234,9 @@ def decode(data: bytes, max_pixels: int, budget: _budget.DecodeBudget | None = N
 def _decode(image: Image.Image, budget: _budget.DecodeBudget) -> DecodedImage:
     Image = _pil()
     fmt = cast(str, image.format)  # _open accepts only SUPPORTED_FORMATS
+    # The frame the file opens at: the first, or a HEIF's primary image (the one viewers
+    # show; it need not be the first of several), as sniff_format measured it.
     frames = int(getattr(image, "n_frames", 1) or 1)
-    if frames > 1:
-        image.seek(0)
     width, height = image.size
     mode = image.mode
     if fmt == "JPEG":
