@@ -3,8 +3,11 @@
 
 - Poll with ``batchSize`` messages per receive; after a non-empty receive, receive
   again as soon as the messages in flight drop to ``newBatchThreshold``; after an
-  empty one, wait 100 ms, doubling (randomised) up to ``maxPollingInterval``. Moving
-  a message to a poison queue wakes that queue's listener in this process at once.
+  empty one, wait as the host's ``RandomizedExponentialBackoffStrategy`` says (see
+  :class:`Backoff`), up to ``maxPollingInterval``. Moving a message to a poison queue
+  wakes that queue's listener in this process at once; nothing else does (in the host
+  only a queue *output binding* or a poison move notifies its ``SharedQueueWatcher``,
+  so a message the app sends with the Storage SDK waits for the next poll).
 - A received message is leased (invisible) for ``lease_seconds`` (30 s) and the lease
   is renewed at half time while the function runs, keeping the new pop receipt, so a
   crashed runner's messages come back within a minute (the host leases for 10 min).
@@ -78,19 +81,46 @@ def poison_queue_name(queue: str) -> str | None:
 
 
 class Backoff:
-    """Randomised exponential back-off between empty polls (seconds)."""
+    """The wait after an empty poll (seconds), as the WebJobs Storage extension's
+    ``QueueListener`` takes it from ``RandomizedExponentialBackoffStrategy(minimum=100 ms,
+    maximum=maxPollingInterval)`` (azure-sdk-for-net, sdk/storage/
+    Microsoft.Azure.WebJobs.Extensions.Storage.Common/src/Shared/Timers/
+    RandomizedExponentialBackoffStrategy.cs and .../Queues/QueueListener.cs):
+
+    - the first empty poll after messages were found waits exactly ``minimum``;
+    - each further one waits ``minimum + U(0.8, 1.2) * minimum * 2**(n - 1)`` for the
+      n-th step (100 ms, ~200, ~300, ~500, ~900 ms, ...) until that would reach
+      ``maximum``; from then on exactly ``maximum``, not randomised, until messages
+      are found again.
+    """
+
+    RANDOMISATION = 0.2
 
     def __init__(self, maximum: float, minimum: float = MIN_POLLING_INTERVAL) -> None:
         self.minimum, self.maximum = minimum, max(minimum, maximum)
-        self.current = minimum
+        self.current = 0.0
+        self._exponent = 0
+        self._found = False
 
-    def reset(self) -> None:
-        self.current = self.minimum
+    def found(self) -> None:
+        """Messages were received: the next wait starts again from ``minimum``."""
+        self._found = True
 
     def next(self) -> float:
-        delay = min(self.maximum, self.current * random.uniform(0.8, 1.2))
-        self.current = min(self.maximum, self.current * 2)
-        return delay
+        if self._found:
+            self._found = False
+            self.current, self._exponent = self.minimum, 1
+        elif self.current != self.maximum:
+            delay = self.minimum
+            if self._exponent > 0:
+                spread = random.uniform(1 - self.RANDOMISATION, 1 + self.RANDOMISATION)
+                delay += spread * 2 ** (self._exponent - 1) * self.minimum
+            if delay < self.maximum:
+                self.current = delay
+                self._exponent += 1
+            else:
+                self.current = self.maximum
+        return self.current
 
 
 class ClientPool:
@@ -291,7 +321,7 @@ class QueueListener:
                 await self._release_unstarted(messages)
                 break
             if messages:
-                self._backoff.reset()
+                self._backoff.found()
                 for message in messages:
                     self._dispatch(message)
                 await self._wait_for_threshold()

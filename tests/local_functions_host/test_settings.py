@@ -144,13 +144,31 @@ def test_poison_queue_names():
     assert poison_queue_name("q" * 57) is None
 
 
-def test_backoff_doubles_to_the_maximum_and_resets():
+@pytest.mark.parametrize(
+    ("spread", "expected"),
+    [
+        # The host's RandomizedExponentialBackoffStrategy(100 ms, 2 s): 100 ms, then
+        # 100 ms + spread * 100 ms * 2**(n-1), then exactly the maximum.
+        (1.0, [0.1, 0.2, 0.3, 0.5, 0.9, 1.7, 2.0, 2.0, 2.0]),
+        (0.8, [0.1, 0.18, 0.26, 0.42, 0.74, 1.38, 2.0, 2.0]),
+        (1.2, [0.1, 0.22, 0.34, 0.58, 1.06, 2.0, 2.0]),
+    ],
+)
+def test_backoff_is_the_hosts_randomised_exponential_strategy(monkeypatch, spread, expected):
+    monkeypatch.setattr("local_functions_host.queue_listener.random.uniform", lambda low, high: spread)
     backoff = Backoff(maximum=2.0)
-    delays = [backoff.next() for _ in range(8)]
-    assert 0.08 <= delays[0] <= 0.12 and 0.16 <= delays[1] <= 0.24 and 0.32 <= delays[2] <= 0.48
-    assert all(1.6 <= d <= 2.0 for d in delays[5:])  # randomised, capped at maxPollingInterval
-    backoff.reset()
-    assert backoff.next() <= 0.12
+    assert [round(backoff.next(), 6) for _ in expected] == expected
+    backoff.found()  # messages: the next wait is exactly the minimum, then it grows again
+    assert [round(backoff.next(), 6) for _ in range(3)] == expected[:3]
+
+
+def test_backoff_never_waits_less_than_the_host_at_the_maximum():
+    """The host keeps exactly maxPollingInterval once reached (no randomisation below it):
+    the runner must not poll an idle queue more often than the host does."""
+    backoff = Backoff(maximum=0.5)
+    delays = [backoff.next() for _ in range(200)]
+    assert delays[0] == 0.1 and 0.18 <= delays[1] <= 0.22 and 0.26 <= delays[2] <= 0.34
+    assert 0.42 <= delays[3] <= 0.5 and delays[4:] == [0.5] * 196
 
 
 def test_host_json_azure_core_does_not_filter_python_sdk_loggers():
