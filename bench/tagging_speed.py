@@ -2,13 +2,10 @@
 
 Paths, each timed on the same bytes in the same run (median of ``repeats``):
 - ``tagging``: the product's whole analysis (one draft decode, every analyser,
-  thumbnail, fingerprints) on one thread, with ``models`` of it: the time spent inside
-  onnxruntime (every analyser's networks: classifier, faces, safety, text, counted as
+  thumbnail, fingerprints), with ``models`` of it: the time spent inside onnxruntime
+  (every analyser's networks: classifier, faces, safety, text, counted as
   bench/analysers.py counts them, :class:`bench.timing.InferenceClock`) and
   ``model_runs``, the ``Session.run`` calls in one analysis;
-- ``tagging_pool``: the same as an idle worker runs it, the analysers side by side on
-  the process's pool (:mod:`tagging.core.analysis.parallel`; one thread where the
-  process has one CPU);
 - ``decode_bound``: Pillow draft decode + bicubic resize to the 224 px model input;
 - ``full_decode``: the same without draft mode (the whole raster decoded first).
 
@@ -18,7 +15,6 @@ whole-pipeline view of bench/analysers.py's ``all_over_bound``). ``naive_over_ta
 = (full_decode + models) / tagging: a full-size decode feeding the same networks, a
 lower bound of the naive pipeline (its analysers' own pixel work is left out).
 """
-
 from __future__ import annotations
 
 import io
@@ -31,7 +27,6 @@ from PIL import Image
 
 from bench.timing import InferenceClock, timed, timed_with_models
 from tagging.core.analysis import analyse, default_analysers
-from tagging.core.analysis.parallel import AnalyserPool
 from tagging.core.analysis.pipeline import Analyser
 
 MODEL_SIDE = 224
@@ -55,27 +50,18 @@ def measure(
 ) -> dict[str, dict[str, float]]:
     """{file name: {path: median ms}} for every photo (``analysers``: default_analysers())."""
     analysers = default_analysers() if analysers is None else analysers
-    one_thread = AnalyserPool(0)
     results = {}
     with InferenceClock(time.perf_counter) as meter:
-        analyse(next(iter(photos.values())), 10**9, analysers)  # warm: build every model (and the pool) once
+        analyse(next(iter(photos.values())), 10**9, analysers)  # warm: build every model once
         for name, data in photos.items():
-            tagging, models, runs = timed_with_models(
-                lambda data=data: analyse(data, 10**9, analysers, one_thread), meter, repeats
-            )
+            tagging, models, runs = timed_with_models(lambda data=data: analyse(data, 10**9, analysers), meter, repeats)
             results[name] = {
                 "tagging": tagging,
                 "models": models,
                 "model_runs": runs,
                 # CPU of the process (every thread) for the same work: the end-to-end CPU
                 # per image is compared with this.
-                "tagging_cpu": timed(
-                    lambda data=data: analyse(data, 10**9, analysers, one_thread), repeats, time.process_time
-                ),
-                "tagging_pool": timed(lambda data=data: analyse(data, 10**9, analysers), repeats),
-                "tagging_pool_cpu": timed(
-                    lambda data=data: analyse(data, 10**9, analysers), repeats, time.process_time
-                ),
+                "tagging_cpu": timed(lambda data=data: analyse(data, 10**9, analysers), repeats, time.process_time),
                 "decode_bound": timed(lambda data=data: decode_bound(data), repeats),
                 "full_decode": timed(lambda data=data: full_decode(data), max(2, repeats // 2)),
                 "bytes": len(data),
@@ -86,10 +72,8 @@ def measure(
 def tagging_rate(photos: dict[str, bytes], repeats: int = 3) -> float:
     """Tagging-only images/s on one thread: 1000 / the median over photos of each
     photo's median ms (the ``tagging`` path alone, ~1 s for 8 photos)."""
-    analysers, one_thread = default_analysers(), AnalyserPool(0)
-    per_photo = [
-        timed(lambda data=data: analyse(data, 10**9, analysers, one_thread), repeats) for data in photos.values()
-    ]
+    analysers = default_analysers()
+    per_photo = [timed(lambda data=data: analyse(data, 10**9, analysers), repeats) for data in photos.values()]
     return round(1000 / statistics.median(per_photo), 2)
 
 
@@ -97,12 +81,9 @@ def summarise(results: dict[str, dict[str, float]]) -> dict[str, float]:
     """Medians over images per path, and the target ratios (per photo, then the median:
     the paths' medians need not come from one photo)."""
     rows = list(results.values())
-    paths = ("tagging", "tagging_cpu", "tagging_pool", "tagging_pool_cpu", "decode_bound", "models", "full_decode")
+    paths = ("tagging", "tagging_cpu", "decode_bound", "models", "full_decode")
     summary = {f"{p}_ms": round(statistics.median(r[p] for r in rows), 2) for p in paths}
     summary["model_runs"] = statistics.median(r["model_runs"] for r in rows)
-    # One image on an idle worker: the analysers side by side over one after the other.
-    summary["pool_over_one_thread"] = round(summary["tagging_pool_ms"] / summary["tagging_ms"], 3)
-    summary["pool_cpu_over_one_thread_cpu"] = round(summary["tagging_pool_cpu_ms"] / summary["tagging_cpu_ms"], 3)
     summary["tagging_over_bound"] = round(
         statistics.median(r["tagging"] / (r["decode_bound"] + r["models"]) for r in rows), 3
     )

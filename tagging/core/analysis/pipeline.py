@@ -12,7 +12,6 @@ from .decode import DecodedImage, decode
 from .exif import ExifAnalyser
 from .facts import FactsAnalyser
 from .fingerprint import content_hash, perceptual_hash
-from .parallel import AnalyserPool, shared_pool
 from .people import PeopleAnalyser
 from .safety import DEFAULT_NSFW_THRESHOLD, SafetyAnalyser
 from .text import TextAnalyser
@@ -62,22 +61,13 @@ def default_analysers(store_gps: bool = False, nsfw_threshold: float = DEFAULT_N
     ]
 
 
-def analyse(
-    data: bytes, max_pixels: int, analysers: Sequence[Analyser] | None = None, pool: AnalyserPool | None = None
-) -> Analysis:
-    """Decode ``data`` once and run every analyser on it, side by side on ``pool``
-    (default: the process's, see :mod:`.parallel`). The result is the same as running
-    them one after the other: contributions merge in the analysers' order, and an
-    analyser's exception propagates as it would have. Raises UndecodableImage."""
+def analyse(data: bytes, max_pixels: int, analysers: Sequence[Analyser] | None = None) -> Analysis:
+    """Decode ``data`` once and run every analyser on it. Raises UndecodableImage."""
     decoded = decode(data, max_pixels)
-    # Made once here, before the analysers share the image across threads (traits and
-    # colour read it; the thumbnail and the pHash below need it anyway).
-    decoded.preview  # noqa: B018 - a cached property, computed for its side effect
-    chosen = default_analysers() if analysers is None else analysers
-    contributions = (shared_pool() if pool is None else pool).map(lambda analyser: analyser.analyse(decoded), chosen)
     tags: list[Tag] = []
     facts: dict[str, Any] = {}
-    for contribution in contributions:
+    for analyser in default_analysers() if analysers is None else analysers:
+        contribution = analyser.analyse(decoded)
         tags.extend(contribution.tags)
         facts.update(contribution.facts)
     return Analysis(
